@@ -1,0 +1,56 @@
+# The README's two commands are `make demo` and `make test`; both set the machine up themselves.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST := $(VENV)/bin/pytest
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: help bootstrap venv demo test lint test-unit test-services test-cluster test-image e2e \
+        e2e-kind cluster-binaries cluster-up cluster-down image bench load-test clean
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+venv: ## the virtual environment with the project (editable) and its dev tools
+	@scripts/bootstrap.sh python
+
+bootstrap: ## everything a fresh machine needs: Debian packages, the venv, the control plane binaries
+	@scripts/bootstrap.sh all
+	@scripts/cluster/build.sh >/dev/null
+
+demo: venv ## the bot on its embedded default: embedded PostgreSQL, the emulator, a terminal chat
+	@$(VENV)/bin/training-bot demo
+
+test: bootstrap lint ## every test tier: unit, services, cluster, e2e, image
+	$(PYTEST) tests e2e
+
+lint: venv ## ruff, clean
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test-unit: venv ## pure tests only (no services)
+	$(PYTEST) tests -m "not services and not cluster and not e2e and not image"
+
+test-services: bootstrap ## the bot against real PostgreSQL, Redis and Sentinel
+	$(PYTEST) tests -m services
+
+test-cluster: bootstrap ## the operator and the chart on the local control plane
+	$(PYTEST) tests -m cluster
+
+e2e: bootstrap ## the e2e suite against KUBECONFIG (or the local control plane)
+	$(PYTEST) e2e
+
+test-image: bootstrap ## build the image and run it for real
+	$(PYTEST) tests -m image
+
+cluster-binaries: ## build (or find cached) kube-apiserver, controller-manager, scheduler, etcd, kwok, helm, kubectl
+	@scripts/cluster/build.sh
+
+cluster-up: venv cluster-binaries ## start the local control plane; last line is KUBECONFIG=<path>
+	@$(PY) -m scripts.cluster.controlplane up
+
+cluster-down: venv ## stop the local control plane started by cluster-up
+	@$(PY) -m scripts.cluster.controlplane down
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache

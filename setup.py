@@ -1,0 +1,28 @@
+"""Package layout: the directories keep the design's names, the import packages get theirs.
+
+`operator` is a standard-library module, so `src/operator` installs as `trainingbot_operator`;
+`src/bot` installs as `trainingbot`, and `migrations/` ships inside the distribution as
+`trainingbot_migrations` so that `training-bot migrate` finds it in a wheel and in an image.
+"""
+
+from setuptools import find_packages, setup
+
+PACKAGE_DIRS = {
+    "trainingbot": "src/bot",
+    "trainingbot_operator": "src/operator",
+    "trainingbot_migrations": "migrations",
+}
+
+
+def packages(top: str, where: str) -> list[str]:
+    return [top] + [f"{top}.{sub}" for sub in find_packages(where)]
+
+
+setup(
+    package_dir=PACKAGE_DIRS,
+    packages=[pkg for top, where in PACKAGE_DIRS.items() for pkg in packages(top, where)],
+    package_data={
+        "trainingbot": ["py.typed", "content/courses/**/*.yaml", "content/courses/**/*.md"],
+        "trainingbot_migrations": ["script.py.mako", "alembic.ini"],
+    },
+)

@@ -1,0 +1,5 @@
+import sys
+
+from trainingbot.cli import main
+
+sys.exit(main())

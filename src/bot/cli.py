@@ -1,0 +1,94 @@
+"""`training-bot`: the bot's command line. Each subcommand delegates to the module that owns it.
+
+Imports are lazy so that `training-bot content validate` does not pay for aiogram, and a
+broken optional dependency of one command does not break the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def _run(args: argparse.Namespace) -> int:
+    from trainingbot.runtime.app import main
+
+    return main()
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from trainingbot.db.migrate import main
+
+    return main(revision=args.revision)
+
+
+def _content_validate(args: argparse.Namespace) -> int:
+    from trainingbot.content.validate import main
+
+    return main(args.directory)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from trainingbot.demo import main
+
+    return main(args)
+
+
+def _smoke(args: argparse.Namespace) -> int:
+    from trainingbot.smoke import main
+
+    return main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="training-bot",
+        description="A Telegram bot that trains people through courses, lessons and quizzes.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the bot (BOT_MODE=polling or webhook)")
+    run.set_defaults(func=_run)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations (alembic upgrade)")
+    migrate.add_argument("--revision", default="head", help="target revision (default: head)")
+    migrate.set_defaults(func=_migrate)
+
+    content = sub.add_parser("content", help="work with course files")
+    content_sub = content.add_subparsers(dest="content_command", required=True, metavar="ACTION")
+    validate = content_sub.add_parser("validate", help="check a directory of course files")
+    validate.add_argument("directory", type=Path, help="the content directory (CONTENT_DIR)")
+    validate.set_defaults(func=_content_validate)
+
+    demo = sub.add_parser(
+        "demo",
+        help="the bot with an embedded PostgreSQL and the local Bot API emulator, "
+        "chatting in this terminal: no token, no servers",
+    )
+    demo.add_argument("--content-dir", type=Path, default=None,
+                      help="course files to serve (default: the sample course On-call 101)")
+    demo.add_argument("--script", type=Path, default=None,
+                      help="read the trainee's messages from this file instead of the terminal")
+    demo.set_defaults(func=_demo)
+
+    smoke = sub.add_parser("smoke", help="smoke checks against a running bot")
+    smoke.add_argument("--target", required=True,
+                       help="the bot's operations URL, e.g. http://localhost:8080")
+    smoke.add_argument("--webhook-url", default=None,
+                       help="the webhook listener (default: the target's host on port 8081)")
+    smoke.add_argument("--webhook-secret", default=None,
+                       help="send one synthetic update through the webhook with this secret")
+    smoke.add_argument("--timeout", type=float, default=10.0, help="seconds per check")
+    smoke.set_defaults(func=_smoke)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
