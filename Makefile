@@ -52,5 +52,17 @@ cluster-up: venv cluster-binaries ## start the local control plane; last line is
 cluster-down: venv ## stop the local control plane started by cluster-up
 	@$(PY) -m scripts.cluster.controlplane down
 
+image: ## build the container image (starts the Docker engine if needed); last line is IMAGE=<ref>
+	@scripts/image/build.sh
+
+e2e-kind: venv ## the e2e suite on a kind cluster (needs Docker and kind): see docs/KIND.md
+	@scripts/e2e-kind.sh
+
+bench: bootstrap ## the throughput/latency/memory benchmark; numbers go to docs/PERFORMANCE.md
+	$(PY) bench/run.py
+
+load-test: venv ## synthetic trainees against a bot behind the emulator: make load-test TARGET=local USERS=100 DURATION=1m
+	scripts/run_load_test.sh $(or $(TARGET),local) $(or $(USERS),50) $(or $(DURATION),1m)
+
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache

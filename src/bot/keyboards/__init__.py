@@ -1,0 +1,1 @@
+"""Inline keyboards (pure functions of content and progress) and their callback data."""
