@@ -46,11 +46,11 @@ test-image: bootstrap ## build the image and run it for real
 cluster-binaries: ## build (or find cached) kube-apiserver, controller-manager, scheduler, etcd, kwok, helm, kubectl
 	@scripts/cluster/build.sh
 
-cluster-up: venv cluster-binaries ## start the local control plane; last line is KUBECONFIG=<path>
-	@$(PY) -m scripts.cluster.controlplane up
+cluster-up: cluster-binaries ## start the local control plane; last line is KUBECONFIG=<path>
+	@python3 scripts/cluster/controlplane.py up
 
-cluster-down: venv ## stop the local control plane started by cluster-up
-	@$(PY) -m scripts.cluster.controlplane down
+cluster-down: ## stop the local control plane started by cluster-up
+	@python3 scripts/cluster/controlplane.py down
 
 image: ## build the container image (starts the Docker engine if needed); last line is IMAGE=<ref>
 	@scripts/image/build.sh

@@ -67,19 +67,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="the bot with an embedded PostgreSQL and the local Bot API emulator, "
         "chatting in this terminal: no token, no servers",
     )
-    demo.add_argument("--content-dir", type=Path, default=None,
-                      help="course files to serve (default: the sample course On-call 101)")
-    demo.add_argument("--script", type=Path, default=None,
-                      help="read the trainee's messages from this file instead of the terminal")
+    demo.add_argument(
+        "--content-dir",
+        type=Path,
+        default=None,
+        help="course files to serve (default: the sample course On-call 101)",
+    )
+    demo.add_argument(
+        "--script",
+        type=Path,
+        default=None,
+        help="read the trainee's messages from this file instead of the terminal",
+    )
     demo.set_defaults(func=_demo)
 
     smoke = sub.add_parser("smoke", help="smoke checks against a running bot")
-    smoke.add_argument("--target", required=True,
-                       help="the bot's operations URL, e.g. http://localhost:8080")
-    smoke.add_argument("--webhook-url", default=None,
-                       help="the webhook listener (default: the target's host on port 8081)")
-    smoke.add_argument("--webhook-secret", default=None,
-                       help="send one synthetic update through the webhook with this secret")
+    smoke.add_argument(
+        "--target", required=True, help="the bot's operations URL, e.g. http://localhost:8080"
+    )
+    smoke.add_argument(
+        "--webhook-url",
+        default=None,
+        help="the webhook listener (default: the target's host on port 8081)",
+    )
+    smoke.add_argument(
+        "--webhook-secret",
+        default=None,
+        help="send one synthetic update through the webhook with this secret",
+    )
     smoke.add_argument("--timeout", type=float, default=10.0, help="seconds per check")
     smoke.set_defaults(func=_smoke)
     return parser

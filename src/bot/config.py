@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 TELEGRAM_API_BASE_URL = "https://api.telegram.org"
 WEBHOOK_PATH = "/telegram/webhook"
@@ -50,8 +50,10 @@ class TelegramSettings(_Section):
         if self.bot_mode is BotMode.WEBHOOK:
             missing = [
                 name
-                for name, value in (("WEBHOOK_URL", self.webhook_url),
-                                    ("WEBHOOK_SECRET", self.webhook_secret))
+                for name, value in (
+                    ("WEBHOOK_URL", self.webhook_url),
+                    ("WEBHOOK_SECRET", self.webhook_secret),
+                )
                 if not value
             ]
             if missing:
@@ -162,8 +164,12 @@ def load_settings() -> Settings:
 
     problems: list[str] = []
     sections = {}
-    for name, cls in (("telegram", TelegramSettings), ("database", DatabaseSettings),
-                      ("redis", RedisSettings), ("service", ServiceSettings)):
+    for name, cls in (
+        ("telegram", TelegramSettings),
+        ("database", DatabaseSettings),
+        ("redis", RedisSettings),
+        ("service", ServiceSettings),
+    ):
         try:
             sections[name] = cls()
         except ValidationError as exc:

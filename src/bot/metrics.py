@@ -11,7 +11,22 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 # Buckets dense between 5 ms and 1 s, where P95/P99 of an update are expected to fall; the
 # SLO of 1 s and Telegram's webhook timeout (about 60 s) bound the tail.
 UPDATE_DURATION_BUCKETS = (
-    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.075,
+    0.1,
+    0.15,
+    0.25,
+    0.5,
+    0.75,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
 )
 
 

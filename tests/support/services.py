@@ -60,9 +60,16 @@ class PostgresServer:
         if self._run_as:
             os.chown(pwfile, *self._run_as)
         self._cmd(
-            str(PG_BIN / "initdb"), "-D", str(self.data), "-U", self.superuser,
-            f"--pwfile={pwfile}", "--auth-host=scram-sha-256", "--auth-local=trust",
-            "--encoding=UTF8", "--no-sync",
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            self.superuser,
+            f"--pwfile={pwfile}",
+            "--auth-host=scram-sha-256",
+            "--auth-local=trust",
+            "--encoding=UTF8",
+            "--no-sync",
         )
         pwfile.unlink()
         return self
@@ -74,16 +81,26 @@ class PostgresServer:
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
         self._cmd(
-            str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"),
-            "-o", opts, "-w", "-t", "60", "start",
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "log"),
+            "-o",
+            opts,
+            "-w",
+            "-t",
+            "60",
+            "start",
         )
         wait_until(lambda: port_open(self.port), 30, "PostgreSQL to listen")
         return self
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server (`immediate` is a crash: no checkpoint, clients cut off)."""
-        self._cmd(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop",
-                  check=False)
+        self._cmd(
+            str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop", check=False
+        )
 
     def restart(self) -> None:
         self.stop()
@@ -91,8 +108,19 @@ class PostgresServer:
 
     def psql(self, sql: str, db: str = "postgres") -> str:
         out = self._cmd(
-            str(PG_BIN / "psql"), "-h", str(self.root), "-p", str(self.port), "-U",
-            self.superuser, "-d", db, "-v", "ON_ERROR_STOP=1", "-Atc", sql,
+            str(PG_BIN / "psql"),
+            "-h",
+            str(self.root),
+            "-p",
+            str(self.port),
+            "-U",
+            self.superuser,
+            "-d",
+            db,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-Atc",
+            sql,
         )
         return out.stdout
 
@@ -129,8 +157,14 @@ class RedisServer:
         return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def _config(self) -> str:
-        lines = [f"port {self.port}", "bind 127.0.0.1", f"dir {self.root}", "save ''",
-                 "appendonly no", "protected-mode no"]
+        lines = [
+            f"port {self.port}",
+            "bind 127.0.0.1",
+            f"dir {self.root}",
+            "save ''",
+            "appendonly no",
+            "protected-mode no",
+        ]
         if self.sentinel_of:
             master = self.sentinel_of
             lines += [
@@ -158,8 +192,9 @@ class RedisServer:
         conf.write_text(self._config())
         args = [REDIS_SERVER, str(conf)] + (["--sentinel"] if self.sentinel_of else [])
         log = open(self.root / "log", "ab")  # noqa: SIM115 - kept open for the process' life
-        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         wait_until(lambda: port_open(self.port), 15, f"redis on {self.port}")
         return self
 
@@ -192,8 +227,11 @@ class SentinelGroup:
         self.master = RedisServer(password=self.password).start()
         self.replica = RedisServer(password=self.password, replica_of=self.master).start()
         self.sentinels = [
-            RedisServer(sentinel_of=self.master, sentinel_password=self.sentinel_password,
-                        master_name=self.master_name).start()
+            RedisServer(
+                sentinel_of=self.master,
+                sentinel_password=self.sentinel_password,
+                master_name=self.master_name,
+            ).start()
             for _ in range(3)
         ]
         wait_until(self._replica_in_sync, 30, "the replica to sync with the master")
@@ -224,8 +262,13 @@ class SentinelGroup:
         return "master_link_status:up" in info
 
     def current_master_port(self) -> int:
-        out = self._redis_cli(self.sentinels[0].port, "sentinel", "get-master-addr-by-name",
-                              self.master_name, password=self.sentinel_password)
+        out = self._redis_cli(
+            self.sentinels[0].port,
+            "sentinel",
+            "get-master-addr-by-name",
+            self.master_name,
+            password=self.sentinel_password,
+        )
         return int(out.split()[1])
 
     def kill_master(self, timeout: float = 30) -> int:

@@ -17,6 +17,8 @@ CALLBACK_DATA_LIMIT = 64  # bytes, Telegram's limit for InlineKeyboardButton.cal
 class CourseAction(StrEnum):
     OPEN = "o"
     ENROLL = "e"
+    RESTART = "r"  # read the course again from its first lesson
+    LIST = "l"  # back to the list of courses (the course field is ignored)
 
 
 class LessonAction(StrEnum):
@@ -38,6 +40,14 @@ class LessonCallback(CallbackData, prefix="l"):
 
 class AnswerCallback(CallbackData, prefix="a"):
     """An answer to an inline-button question: the option's index in the course file."""
+
+    course: str
+    question: str
+    option: int
+
+
+class ReviewAnswerCallback(CallbackData, prefix="r"):
+    """An answer to an inline-button question asked again by /review (same fields)."""
 
     course: str
     question: str

@@ -1,0 +1,3 @@
+"""Registers the fixtures shared by `tests/` and `e2e/` (pytest takes plugins only here)."""
+
+pytest_plugins = ["tests.support.fixtures"]
