@@ -72,6 +72,7 @@ class _Renderer:
     def __init__(self, lines: list[str]) -> None:
         self.lines = lines
         self.issues: list[MarkdownIssue] = []
+        self.tags: dict[int, list[str]] = {}  # raw HTML found, by line: one issue per line
 
     def render(self) -> str:
         blocks: list[str] = []
@@ -98,6 +99,14 @@ class _Renderer:
             else:
                 block, index = self._paragraph(index)
                 blocks.append(block)
+        for index, tags in sorted(self.tags.items()):
+            self._issue(
+                index,
+                f"raw HTML {', '.join(f'`{tag}`' for tag in tags)} is not allowed in a lesson: "
+                "use Markdown (**bold**, *italic*, `code`, [text](https://…)); to show the "
+                "characters themselves, put them in `backquotes` or write `\\<`",
+            )
+        self.issues.sort(key=lambda issue: issue.line)
         return "\n\n".join(blocks)
 
     def _code_block(self, start: int) -> tuple[str, int]:
@@ -113,7 +122,7 @@ class _Renderer:
                 return f"<pre>{code}</pre>", end + 1
         self._issue(
             start,
-            f"the code block opened here is never closed — add a line `{fence}` after the code",
+            f"the code block opened here is never closed — add a line {fence} after the code",
         )
         return f"<pre>{escape(chr(10).join(self.lines[start + 1 :]))}</pre>", len(self.lines)
 
@@ -191,12 +200,7 @@ class _Renderer:
                 start = base + match.start("italic")
                 out.append(f"<i>{self._inline_text(match.group('italic'), start, line_at)}</i>")
             else:
-                self._issue(
-                    line_at(offset),
-                    f"raw HTML `{match.group('tag')}` is not allowed in a lesson: use Markdown "
-                    "(**bold**, *italic*, `code`, [text](https://…)); to show the characters "
-                    "themselves, put them in `backquotes` or write `\\<`",
-                )
+                self.tags.setdefault(line_at(offset), []).append(match.group("tag"))
                 out.append(escape(match.group("tag")))
         out.append(escape(text[position:]))
         return "".join(out)

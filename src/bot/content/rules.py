@@ -31,7 +31,7 @@ START_PAYLOAD_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
 
 def telegram_length(text: str) -> int:
     """Length as Telegram counts it: UTF-16 code units (most emoji count as 2)."""
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def suggest_id(value: str) -> str:

@@ -68,7 +68,11 @@ def read_yaml(text: str, first_line: int = 1) -> Located:
 def _syntax_error(exc: yaml.MarkedYAMLError, offset: int) -> tuple[int, str]:
     mark = exc.problem_mark or exc.context_mark
     line = (mark.line + 1 if mark else 1) + offset
-    what = " ".join(part for part in (exc.context, exc.problem) if part)
+    context = exc.context or ""
+    if exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
+        # e.g. an unclosed `[`: the problem is at the end of the file, the cause where it opened
+        context += f" (on line {exc.context_mark.line + 1 + offset})"
+    what = ", ".join(part for part in (context, exc.problem) if part)
     hint = (
         "check the indentation, and put text in quotes if it contains `: ` or starts with "
         "`*`, `&`, `[`, `{`, `>`, `|`, `@` or a backquote"
