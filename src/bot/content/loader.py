@@ -141,7 +141,6 @@ class _LoadedLesson:
     body_line: int = 1
     # each question with the line of its id and its number of options
     questions: list[tuple[QuestionEntry, int, int]] = field(default_factory=list)
-    valid: bool = True
 
     def lesson(self, lesson_id: str) -> Lesson:
         assert self.title is not None and self.body_html is not None
@@ -215,7 +214,9 @@ class _CourseLoader:
             "CONTENT_DIR is a course; add the file or move the directory out",
         )
 
-    def _read_yaml(self, path: Path, text: str | None = None, first_line: int = 1):
+    def _read_yaml(
+        self, path: Path, text: str | None = None, first_line: int = 1
+    ) -> Located | None:
         try:
             text = _read_text(path) if text is None else text
             located = read_yaml(text, first_line)
@@ -340,21 +341,17 @@ class _CourseLoader:
                 f"lesson `{lesson_id}` has no file: create {LESSONS_DIR}/{lesson_id}"
                 f"{LESSON_SUFFIX} (next to {COURSE_FILE}) or remove the lesson from the module",
             )
-            loaded.valid = False
             return loaded
-        errors_before = self.report.count()
         try:
             parts = split_front_matter(_read_text(path))
         except SourceError as exc:
             self.report.error(path, exc.line, exc.message)
-            loaded.valid = False
             return loaded
         loaded.body_line = parts.body_line
         located = self._read_yaml(path, parts.front_matter, parts.front_matter_line)
         if located is not None:
             self._front_matter(located, loaded)
         self._body(parts.body, loaded)
-        loaded.valid = self.report.count() == errors_before
         return loaded
 
     def _front_matter(self, located: Located, loaded: _LoadedLesson) -> None:
