@@ -1,0 +1,1 @@
+"""Revisions, oldest first; each one hand-written with a working downgrade."""

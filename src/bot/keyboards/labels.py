@@ -1,0 +1,11 @@
+"""Button labels. Tests press buttons by these labels, as a trainee would."""
+
+NEXT = "Next ▶"
+QUIZ = "Quiz ▶"
+FINISH = "Finish ✓"
+BACK = "◀ Back"
+ENROLL = "Enroll ✍️"
+CONTINUE = "Continue ▶"
+RESTART = "Start over ↺"
+ALL_COURSES = "« All courses"
+NEXT_LESSON = "Next lesson ▶"

@@ -1,0 +1,219 @@
+"""How each conversation step looks in Telegram, and the only module that sends them.
+
+Lessons read like a book: Next and Back edit the lesson's message in place, so the chat does
+not fill up with pages; the questions at the end of a lesson are new messages below it (a
+quiz poll cannot replace a text message), and the lesson's buttons are removed while its quiz
+runs. Whenever an edit is not possible (the message is too old or gone) a new message is
+sent instead. Answering a button press first stops the client's spinner.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from html import unescape
+from re import sub
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from trainingbot.content import QuestionKind, render
+from trainingbot.keyboards import courses as course_kb
+from trainingbot.keyboards import lessons as lesson_kb
+from trainingbot.keyboards import quiz as quiz_kb
+from trainingbot.services.steps import (
+    Answered,
+    AskQuestion,
+    CourseDone,
+    LessonDone,
+    LessonMoved,
+    Refused,
+    ReviewDone,
+    Say,
+    ShowLesson,
+    Step,
+)
+from trainingbot.services.training import TrainingService
+from trainingbot.texts import training as t
+from trainingbot.texts.limits import CALLBACK_ANSWER_LIMIT, clip
+
+log = logging.getLogger(__name__)
+
+
+class Quiz(StatesGroup):
+    """A question is waiting for an answer (data: `pending`, and `review` in /review)."""
+
+    answering = State()
+
+
+def plain(html: str) -> str:
+    """HTML as plain text, for a button's toast."""
+    return unescape(sub(r"<[^>]+>", "", html))
+
+
+def toast_of(steps: list[Step]) -> str | None:
+    for step in steps:
+        if isinstance(step, Refused):
+            return clip(plain(step.text), CALLBACK_ANSWER_LIMIT)
+        if isinstance(step, Answered):
+            return t.callback_right() if step.correct else t.callback_wrong()
+    return None
+
+
+class Conversation:
+    """Presents steps in one private chat."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        chat_id: int,
+        user_id: int,
+        training: TrainingService,
+        state: FSMContext | None,
+    ) -> None:
+        self.bot = bot
+        self.chat_id = chat_id
+        self.user_id = user_id
+        self.training = training
+        self.state = state
+
+    async def reply_to_press(self, query: CallbackQuery, steps: list[Step]) -> None:
+        """Answer the button press (a toast when refused), then present the steps."""
+        await query.answer(toast_of(steps))
+        message = query.message if isinstance(query.message, Message) else None
+        await self.present(steps, pressed=message)
+
+    async def present(self, steps: list[Step], pressed: Message | None = None) -> None:
+        """Send (or edit `pressed` into) each step. Refusals were already shown as toasts
+        when there is a pressed button; otherwise they are sent as messages."""
+        editable = pressed
+        for step in steps:
+            match step:
+                case Refused(text=text):
+                    if pressed is None:
+                        await self._send(text)
+                case Say(text=text):
+                    await self._send(text)
+                case ShowLesson():
+                    if step.intro:
+                        await self._send(step.intro)
+                        editable = None
+                    await self._show_lesson(step, editable)
+                    editable = None
+                case AskQuestion():
+                    if editable is not None:
+                        await self._drop_buttons(editable)
+                        editable = None
+                    await self._ask(step)
+                case Answered():
+                    await self._feedback(step, pressed)
+                    editable = None
+                case LessonDone():
+                    await self._clear_quiz()
+                    await self._send(
+                        t.lesson_done(step.lesson, step.score, step.next_lesson is not None),
+                        lesson_kb.lesson_done(step.course, step.next_lesson),
+                    )
+                case CourseDone():
+                    await self._clear_quiz()
+                    await self._send(
+                        t.course_done(step.progress), course_kb.course_done(step.progress.course)
+                    )
+                case LessonMoved():
+                    await self._send(
+                        t.lesson_moved(step.resume),
+                        course_kb.moved_lesson(
+                            step.course, step.resume.id if step.resume else None
+                        ),
+                    )
+                case ReviewDone():
+                    await self._clear_quiz()
+                    await self._send(t.review_done(step.score, step.next_due, step.now))
+
+    # -- the pieces ------------------------------------------------------------------------
+
+    async def _send(self, text: str, markup: InlineKeyboardMarkup | None = None) -> Message:
+        return await self.bot.send_message(self.chat_id, text, reply_markup=markup)
+
+    async def _edit_or_send(
+        self, message: Message | None, text: str, markup: InlineKeyboardMarkup | None
+    ) -> None:
+        if message is not None:
+            try:
+                await self.bot.edit_message_text(
+                    text=text,
+                    chat_id=self.chat_id,
+                    message_id=message.message_id,
+                    reply_markup=markup,
+                )
+                return
+            except TelegramBadRequest as exc:
+                if "not modified" in exc.message:
+                    return
+                log.info(
+                    "could not edit message %s (%s); sending a new one",
+                    message.message_id,
+                    exc.message,
+                )
+        await self._send(text, markup)
+
+    async def _drop_buttons(self, message: Message) -> None:
+        # Already without buttons, or too old to edit: nothing to tidy then.
+        with contextlib.suppress(TelegramBadRequest):
+            await self.bot.edit_message_reply_markup(
+                chat_id=self.chat_id, message_id=message.message_id, reply_markup=None
+            )
+
+    async def _show_lesson(self, step: ShowLesson, editable: Message | None) -> None:
+        text = render.course_lesson_message(step.course, step.lesson)
+        await self._edit_or_send(
+            editable, text, lesson_kb.lesson(step.course, step.lesson, step.quiz_pending)
+        )
+
+    async def _ask(self, step: AskQuestion) -> None:
+        q = step.question
+        if q.kind is QuestionKind.POLL:
+            # Not anonymous: only then does Telegram send the answer (poll_answer) to the bot.
+            message = await self.bot.send_poll(
+                self.chat_id,
+                question=q.text,
+                options=list(q.options),
+                type="quiz",
+                correct_option_id=q.correct,
+                is_anonymous=False,
+                explanation=q.explanation or None,
+                explanation_parse_mode=None,
+                question_parse_mode=None,
+            )
+            await self.training.remember_poll(
+                message.poll.id,
+                self.user_id,
+                self.chat_id,
+                message.message_id,
+                step.course.id,
+                q.id,
+                step.review,
+            )
+        else:
+            header = t.question_header(step.position, step.total, step.review)
+            await self._send(
+                f"{header}\n\n{render.question_message(q)}",
+                quiz_kb.answers(step.course, q, review=step.review),
+            )
+        if self.state is not None:
+            await self.state.set_state(Quiz.answering)
+            await self.state.update_data(pending=[step.course.id, q.id])
+
+    async def _feedback(self, step: Answered, pressed: Message | None) -> None:
+        if pressed is not None and step.question.kind is QuestionKind.BUTTONS:
+            await self._edit_or_send(
+                pressed, t.answered_question(step.question, step.correct, step.option), None
+            )
+        else:
+            await self._send(t.feedback(step.question, step.correct))
+
+    async def _clear_quiz(self) -> None:
+        if self.state is not None:
+            await self.state.clear()
