@@ -188,39 +188,42 @@ class _TerminalChat:
             if not reading.done():
                 reading.cancel()
 
-    async def act(self, line: str) -> None:
+    async def act(self, line: str) -> bool:
+        """Do what the line says; False when it stayed in the terminal (nothing to await)."""
         if line.isdigit() and self.choices:
             number = int(line)
             if not 1 <= number <= len(self.choices):
                 self.write(f"(there is no option {number}: choose 1–{len(self.choices)})")
-                return
-            await self.choose(self.choices[number - 1])
-            return
+                return False
+            return await self.choose(self.choices[number - 1])
         await self.trainee.send(line)
+        return True
 
-    async def choose(self, choice: _Choice) -> None:
+    async def choose(self, choice: _Choice) -> bool:
         if choice.kind == "url":
             self.write(f"(🔗 {choice.url})")
-            return
+            return False
         if choice.kind == "poll":
             try:
                 await self.trainee.answer_poll([choice.option], message=choice.message)
             except (ValueError, LookupError) as exc:
                 self.write(f"({exc})")
-            else:
-                self.write(f"(you answered: {choice.label})")
-            return
+                return False
+            self.write(f"(you answered: {choice.label})")
+            return True
         try:
             answer = await self.trainee.press(
                 choice.label, message=choice.message, timeout=self.reply_timeout
             )
         except LookupError:
             self.write("(that button is no longer there)")
+            return False
         except TimeoutError:
             self.write("(the bot did not answer that button)")
-        else:
-            if answer:
-                self.write(f"💬 {answer}")
+            return False
+        if answer:
+            self.write(f"💬 {answer}")
+        return True
 
     async def run(self, lines: AsyncIterator[str]) -> None:
         self.write(
@@ -237,8 +240,8 @@ class _TerminalChat:
                 continue
             if line.lower() in QUIT_COMMANDS:
                 break
-            await self.act(line)
-            await self.settle_replies(self.reply_timeout)
+            if await self.act(line):
+                await self.settle_replies(self.reply_timeout)
         self.write()
         self.write("Bye.")
 

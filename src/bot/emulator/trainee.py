@@ -139,7 +139,7 @@ class Trainee:
         if "callback_data" not in button:
             where = button.get("url", "somewhere else")
             raise ValueError(f"button {label!r} opens {where}; it sends the bot nothing")
-        return await self._press(target, button["callback_data"], label, timeout, wait)
+        return await self._press(target, button["callback_data"], repr(label), timeout, wait)
 
     async def press_data(
         self,
