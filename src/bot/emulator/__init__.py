@@ -32,7 +32,8 @@ Acting as a trainee (the private chat id is the user id)::
     await t.press_data("l:n:x:y", message=m)   # raw callback data (tampering tests)
     await t.answer_poll([1])            # vote in the latest open poll (or message=m)
     await t.expect_no_message(within=0.5)
-    t.messages      # the bot's messages in this chat, oldest first, edits applied
+    t.messages      # the bot's messages in this chat, oldest first, edits applied,
+                    # deleted ones gone
     t.drain()       # whatever is queued now, without waiting
     t.block_bot(); t.unblock_bot()      # 403 "Forbidden: bot was blocked by the user"
 
@@ -78,7 +79,8 @@ media other than documents, and channels are not emulated.
 
 Load driving: `t.send_and_wait(text)` and `t.press_and_wait(label)` return the bot's reply
 and the round trip in seconds. For benchmarks use `record_requests=False` and a
-`history_limit`, and read every reply (or `t.drain()`) so the per-chat queues stay short.
+`history_limit` (it bounds each chat's kept messages and unread queue), so that memory stays
+flat however long the run.
 
 `trainingbot.emulator.terminal.run_terminal_chat(trainee)` is the terminal chat of
 `training-bot demo`.

@@ -68,7 +68,9 @@ class ChatState:
         self.history_limit = history_limit
         self.messages: OrderedDict[int, EmulatedMessage] = OrderedDict()
         self.deleted_ids: set[int] = set()
-        self.mailbox: Mailbox[EmulatedMessage] = Mailbox()
+        # A history limit bounds the unread queue too: load tests that do not read every
+        # reply must not grow memory without end.
+        self.mailbox: Mailbox[EmulatedMessage] = Mailbox(history_limit)
         self.chat_actions: deque[str] = deque(maxlen=32)
 
     def next_message_id(self) -> int:

@@ -52,6 +52,9 @@ class FormattedText:
     parse_mode: str | None = None
 
 
+KEPT_DOCUMENTS = 256
+
+
 def bot_id_from_token(token: str) -> int:
     prefix = token.split(":", 1)[0]
     return int(prefix) if prefix.isdigit() else 1
@@ -86,8 +89,8 @@ class EmulatorState:
         self.chats: dict[int, ChatState] = {}
         self.flood = FloodControl(limits)
         self.callbacks: OrderedDict[str, PendingCallback] = OrderedDict()
-        self.polls: dict[str, tuple[ChatState, EmulatedMessage]] = {}
-        self.documents: dict[str, EmulatedDocument] = {}
+        # Sent documents by file_id, for sending one again; the newest few, as they hold bytes.
+        self.documents: OrderedDict[str, EmulatedDocument] = OrderedDict()
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self.webhook: WebhookDelivery | None = None
         # Set by the emulator: runs a method named in a webhook's answer.
@@ -149,6 +152,11 @@ class EmulatorState:
         if message is None:
             raise bad_request(missing)
         return message
+
+    def remember_document(self, document: EmulatedDocument) -> None:
+        self.documents[document.file_id] = document
+        if len(self.documents) > KEPT_DOCUMENTS:
+            self.documents.popitem(last=False)
 
     # --- text --------------------------------------------------------------------------
 

@@ -279,15 +279,20 @@ async def run_terminal_chat(
     out: IO[str] = sys.stdout,
     settle: float = 0.3,
     reply_timeout: float = 5.0,
+    interactive: bool | None = None,
 ) -> None:
     """Chat with the bot as `trainee` until `/quit` or the end of input.
 
-    :param input_lines: the person's lines; None reads the terminal (stdin). Scripted lines
-        are echoed after a "> " prompt so that the transcript reads like a session.
+    :param input_lines: the person's lines; None reads the terminal (stdin).
     :param settle: seconds of quiet after which the bot's replies count as complete.
     :param reply_timeout: how long to wait for the first reply to a line or a press.
+    :param interactive: True (the default for stdin) prints a prompt and shows what the bot
+        sends while the person is typing; False (the default for scripted lines) echoes each
+        line after "> " so that the transcript reads like a session, and is deterministic.
     """
-    chat = _TerminalChat(trainee, out, settle, reply_timeout, scripted=input_lines is not None)
+    if interactive is None:
+        interactive = input_lines is None
+    chat = _TerminalChat(trainee, out, settle, reply_timeout, scripted=not interactive)
     await chat.run(input_lines if input_lines is not None else stdin_lines())
 
 

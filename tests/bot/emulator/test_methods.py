@@ -10,6 +10,7 @@ import pytest
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramForbiddenError,
+    TelegramNotFound,
     TelegramUnauthorizedError,
 )
 from aiogram.types import (
@@ -148,6 +149,13 @@ async def test_wrong_token_is_unauthorized(emu):
         assert caught.value.message == "Unauthorized"
     finally:
         await intruder.session.close()
+
+
+async def test_a_method_the_emulator_does_not_serve_is_not_found(emu, bot):
+    emu.trainee(1001)
+    with pytest.raises(TelegramNotFound) as caught:
+        await bot.send_sticker(1001, "CAACAgIAAxkBAAE")
+    assert caught.value.message == "Not Found"
 
 
 async def test_http_shapes_get_json_form_and_unknown_method(emu):

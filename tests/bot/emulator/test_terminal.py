@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+from collections.abc import AsyncIterator
 
 from aiogram import Dispatcher, F
 from aiogram.filters import Command, CommandStart
@@ -24,7 +26,7 @@ from trainingbot.emulator.terminal import (
     stdin_lines,
 )
 
-from tests.bot.emulator.conftest import polling
+from tests.bot.emulator.conftest import eventually, polling
 
 NAVIGATION = InlineKeyboardMarkup(
     inline_keyboard=[
@@ -144,3 +146,25 @@ def test_rendering():
     )
     assert text == "🤖 (edited) 📎 a.txt (2 B)"
     assert choices == []
+
+
+async def test_interactive_mode_shows_messages_that_arrive_while_typing(emu, bot):
+    trainee = emu.trainee(1001, "Ada")
+    out = io.StringIO()
+    typed = asyncio.Event()
+
+    async def person() -> AsyncIterator[str]:
+        await typed.wait()  # still typing when the bot writes
+        yield "/quit\n"
+
+    chat = asyncio.create_task(
+        run_terminal_chat(trainee, input_lines=person(), out=out, settle=0.01, interactive=True)
+    )
+    await bot.send_message(1001, "Reminder: <b>review</b> is due", parse_mode="HTML")
+    await eventually(lambda: "Reminder" in out.getvalue(), "the reminder to be shown")
+    typed.set()
+    await asyncio.wait_for(chat, 5)
+    transcript = out.getvalue()
+    assert "🤖 Reminder: *review* is due\n> " in transcript
+    assert "> /quit" not in transcript  # a terminal shows what was typed; no echo
+    assert transcript.rstrip().endswith("Bye.")

@@ -14,8 +14,9 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     Message,
 )
+from trainingbot.emulator import BotApiEmulator
 
-from tests.bot.emulator.conftest import polling
+from tests.bot.emulator.conftest import make_bot, polling
 
 LESSON_KEYBOARD = InlineKeyboardMarkup(
     inline_keyboard=[
@@ -169,3 +170,19 @@ async def test_send_and_wait_measures_the_round_trip(emu, bot):
         edit, seconds = await trainee.press_and_wait("Next ▶")
         assert edit.edited
         assert seconds > 0
+
+
+async def test_history_limit_and_request_log_keep_memory_flat():
+    async with BotApiEmulator(history_limit=3, request_log_size=5) as emu:
+        bot = make_bot(emu)
+        trainee = emu.trainee(1001)
+        for n in range(20):
+            await bot.send_message(1001, f"m{n}")
+            await trainee.send(f"u{n}")
+        await bot.get_updates(offset=-1)
+        assert [m.text for m in trainee.messages] == ["m17", "m18", "m19"]
+        assert [m.text for m in trainee.drain()] == ["m17", "m18", "m19"]
+        assert len(emu.requests) == 5
+        assert emu.method_counts["sendMessage"] == 20
+        assert emu.pending_update_count == 1
+        await bot.session.close()

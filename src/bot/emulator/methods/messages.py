@@ -194,7 +194,7 @@ async def send_document(state: EmulatorState, params: Params) -> dict[str, Any]:
         file_unique_id=f"AgAD{number:08d}",
         caption=caption.text if caption else None,
     )
-    state.documents[document.file_id] = document
+    state.remember_document(document)
     message = EmulatedMessage(
         chat_id=chat.id,
         message_id=chat.next_message_id(),

@@ -134,7 +134,6 @@ async def send_poll(state: EmulatorState, params: Params) -> dict[str, Any]:
         poll=poll,
     )
     chat.add(message)
-    state.polls[poll.id] = (chat, message)
     return message.to_api(chat.chat, state.bot_user)
 
 
