@@ -30,6 +30,8 @@ class BotApiLimits:
     # How long a callback query can be answered; Telegram's clients give up after about 15 s.
     callback_answer_seconds: float = 15.0
     max_poll_question_length: int = 300
+    # The limits the project's content is validated against. Bot API 9.x accepts 1-12
+    # options; a stricter emulator makes sure the bot never relies on the newer range.
     min_poll_options: int = 2
     max_poll_options: int = 10
     max_poll_option_length: int = 100
@@ -38,6 +40,8 @@ class BotApiLimits:
     # Bots may upload documents of up to 50 MB.
     max_upload_bytes: int = 50 * 1024 * 1024
 
+    # Counts sendMessage, sendPoll and sendDocument (edits, answers and chat actions are not
+    # messages); a send over a limit is refused with 429 and not counted.
     flood_control: bool = False
     # Telegram: "avoid sending more than one message per second in a particular chat".
     private_chat_messages_per_second: int = 1
