@@ -33,6 +33,7 @@ DEBIAN_PACKAGES=(
   "/usr/bin/redis-server redis-server"
   "/usr/bin/redis-sentinel redis-sentinel"
   "/usr/bin/promtool prometheus"
+  "/usr/bin/amtool prometheus-alertmanager"
   "/usr/sbin/dockerd docker.io"
   "/usr/sbin/debootstrap debootstrap"
   "/usr/bin/openssl openssl"
