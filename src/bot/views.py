@@ -2,14 +2,13 @@
 
 Lessons read like a book: Next and Back edit the lesson's message in place, so the chat does
 not fill up with pages; the questions at the end of a lesson are new messages below it (a
-quiz poll cannot replace a text message), and the lesson's buttons are removed while its quiz
-runs. Whenever an edit is not possible (the message is too old or gone) a new message is
-sent instead. Answering a button press first stops the client's spinner.
+quiz poll cannot replace a text message). Whenever an edit is not possible (the message is
+too old or gone) a new message is sent instead. Answering a button press first stops the
+client's spinner.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from html import unescape
 from re import sub
@@ -103,9 +102,9 @@ class Conversation:
                     await self._show_lesson(step, editable)
                     editable = None
                 case AskQuestion():
-                    if editable is not None:
-                        await self._drop_buttons(editable)
-                        editable = None
+                    # The lesson keeps its buttons: pressing Quiz again re-asks the pending
+                    # question, which is what a trainee who scrolled back wants.
+                    editable = None
                     await self._ask(step)
                 case Answered():
                     await self._feedback(step, pressed)
@@ -158,13 +157,6 @@ class Conversation:
                     exc.message,
                 )
         await self._send(text, markup)
-
-    async def _drop_buttons(self, message: Message) -> None:
-        # Already without buttons, or too old to edit: nothing to tidy then.
-        with contextlib.suppress(TelegramBadRequest):
-            await self.bot.edit_message_reply_markup(
-                chat_id=self.chat_id, message_id=message.message_id, reply_markup=None
-            )
 
     async def _show_lesson(self, step: ShowLesson, editable: Message | None) -> None:
         text = render.course_lesson_message(step.course, step.lesson)

@@ -47,6 +47,11 @@ CONVERSATION_LIMITS = RateLimits(
 _user_ids = itertools.count(100_000 + secrets.randbelow(10_000) * 100)
 
 
+# Update ids grow across bots of a test, as Telegram's do for one bot: a second emulator on
+# the same database must not reuse ids the first one's updates were recorded under.
+_first_update_ids = itertools.count(1, 1_000_000)
+
+
 def new_user_id() -> int:
     """A user id no other test of this session uses (Redis state is shared)."""
     return next(_user_ids)
@@ -112,15 +117,34 @@ class BotHarness:
         return self.emulator.trainee(ADMIN_ID, "Grace", username="trainer")
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        await self.settle()
         async with self.app.pool.acquire() as conn:
             return await conn.fetch(sql, *args)
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
+        await self.settle()
         async with self.app.pool.acquire() as conn:
             return await conn.fetchval(sql, *args)
 
+    def in_flight(self) -> float:
+        """Updates received whose handling (and commit) has not finished yet."""
+        received = sum(
+            s.value
+            for metric in self.metrics.updates.collect()
+            for s in metric.samples
+            if s.name == "bot_updates_total"
+        )
+        finished = self.metric("bot_update_duration_seconds_count")
+        return received - finished
+
+    async def settle(self) -> None:
+        """Wait until every update received so far is committed (replies go out before the
+        commit, so a test that saw the reply may otherwise read the database too early)."""
+        await wait_for(lambda: self.in_flight() == 0)
+
     async def counts(self) -> dict[str, int]:
-        """Rows per table: the trainee-visible state of the database."""
+        """Rows per table: the trainee-visible state of the database (after `settle`)."""
+        await self.settle()
         tables = (
             "users",
             "enrollments",
@@ -146,7 +170,7 @@ async def running_bot(
     clock: FakeClock | None = None,
 ) -> AsyncIterator[BotHarness]:
     clock = clock or FakeClock(datetime.now(UTC).replace(microsecond=0))
-    async with BotApiEmulator(token=TOKEN) as emulator:
+    async with BotApiEmulator(token=TOKEN, first_update_id=next(_first_update_ids)) as emulator:
         settings = bot_settings(
             emulator.base_url, database_url, redis=redis, content_dir=content_dir
         )

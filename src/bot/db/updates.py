@@ -37,7 +37,8 @@ DEFAULT_RETENTION_HOURS = 48
 
 async def purge_processed_updates(pool: Connection, older_than: timedelta | None = None) -> int:
     """Delete update records older than `older_than` (default 48 h); returns how many."""
-    older_than = older_than or timedelta(hours=DEFAULT_RETENTION_HOURS)
+    if older_than is None:
+        older_than = timedelta(hours=DEFAULT_RETENTION_HOURS)
     status = await pool.execute(
         "DELETE FROM processed_updates WHERE processed_at < now() - $1::interval", older_than
     )

@@ -144,7 +144,14 @@ class ReviewService:
                 await self.reviews.remove(user_id, item.course_id, item.question_id)
                 continue
             items.append(item)
-        return items[:SESSION_SIZE]
+        items = items[:SESSION_SIZE]
+        # Asked in course order: the questions of a lesson come back as the lesson had them.
+        return sorted(items, key=self._course_order)
+
+    def _course_order(self, item: ReviewItem) -> tuple[str, int]:
+        course = self.catalog.course(item.course_id)
+        ids = [q.id for q in course.questions] if course else []
+        return (item.course_id, ids.index(item.question_id) if item.question_id in ids else 0)
 
     async def _still_due(self, user_id: int, key: tuple[str, str]) -> bool:
         course = self.catalog.course(key[0])
