@@ -30,6 +30,12 @@ def _content_validate(args: argparse.Namespace) -> int:
     return main(args.directory)
 
 
+def _content_pack(args: argparse.Namespace) -> int:
+    from trainingbot.content.pack import main
+
+    return main(args.directory, args.name, args.namespace, args.output_dir)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from trainingbot.demo import main
 
@@ -61,6 +67,21 @@ def build_parser() -> argparse.ArgumentParser:
     validate = content_sub.add_parser("validate", help="check a directory of course files")
     validate.add_argument("directory", type=Path, help="the content directory (CONTENT_DIR)")
     validate.set_defaults(func=_content_validate)
+    pack = content_sub.add_parser(
+        "pack",
+        help="validate, then print a ConfigMap manifest holding the course files "
+        "(for TrainingBot spec.content.configMapName)",
+    )
+    pack.add_argument("directory", type=Path, help="the content directory")
+    pack.add_argument("--name", default=None, help="the ConfigMap's name (training-bot-content)")
+    pack.add_argument("--namespace", default=None, help="the ConfigMap's namespace")
+    pack.add_argument(
+        "--output-dir",
+        type=Path,
+        default=None,
+        help="write the flat files (one per ConfigMap key) here instead of printing a manifest",
+    )
+    pack.set_defaults(func=_content_pack)
 
     demo = sub.add_parser(
         "demo",

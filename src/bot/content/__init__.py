@@ -1,6 +1,8 @@
 """Courses as code: the course model, its loader and validator, and the texts made from it.
 
-A course is a directory of YAML and Markdown under CONTENT_DIR (format: docs/CONTENT.md).
+A course is a directory of YAML and Markdown under CONTENT_DIR (format: docs/CONTENT.md), or
+the same files flat in CONTENT_DIR as a mounted ConfigMap holds them (`layout`; `pack` makes
+that ConfigMap).
 `load_catalog(directory)` returns the `Catalog` the bot serves, or raises `ContentError`
 listing every problem with its file and line.
 """

@@ -4,6 +4,9 @@
       <course-dir>/course.yaml         id, title, description, modules (each lists lesson ids)
       <course-dir>/lessons/<id>.md     front matter (title, questions), then the Markdown body
 
+or the same files flat, as a mounted ConfigMap holds them (`<course-dir>.course.yaml`,
+`<course-dir>.lessons.<id>.md`; the rule is in `layout`). Both layouts load the same way.
+
 Everything that can be checked is checked, in every file, before anything is refused: a
 trainer fixing a course wants the whole list at once. The format is documented for trainers
 in docs/CONTENT.md.
@@ -13,25 +16,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from . import rules
 from .buttons import button_problems
+from .layout import (
+    COURSE_FILE,
+    FLAT_EXAMPLE,
+    LESSON_SUFFIX,
+    LESSONS_DIR,
+    CourseSource,
+    scan_content_dir,
+)
 from .markdown import MarkdownError, markdown_to_html
 from .model import Catalog, Course, Lesson, Module, Question
-from .problems import ContentDirectoryError, ContentError, Problem
+from .problems import ContentError, Problem
 from .render import compose_course_card, compose_lesson_message, visible_length, visible_text
 from .schema import CourseFile, LessonFrontMatter, ModuleEntry, QuestionEntry, describe_error
 from .source import Located, SourceError, read_yaml, split_front_matter
 
-__all__ = ["ContentError", "Problem", "load_catalog"]
-
-COURSE_FILE = "course.yaml"
-LESSONS_DIR = "lessons"
-LESSON_SUFFIX = ".md"
+__all__ = ["ContentError", "LoadedContent", "Problem", "SourcedCourse", "load_catalog"]
 
 Shape = TypeVar("Shape", bound=BaseModel)
 
@@ -52,64 +59,63 @@ class _Report:
         return sum(not p.warning for p in self.problems)
 
 
+@dataclass(frozen=True)
+class SourcedCourse:
+    """A loaded course and the files it was built from (paths inside the course, tree-style)."""
+
+    course: Course
+    source: CourseSource
+    files: tuple[str, ...]  # `course.yaml`, then `lessons/<id>.md` in course order
+
+
+@dataclass(frozen=True)
+class LoadedContent:
+    """The catalog and, for `content pack`, where each of its courses came from."""
+
+    catalog: Catalog
+    courses: tuple[SourcedCourse, ...]
+
+
 def load_catalog(directory: Path) -> Catalog:
     """Every course under `directory`; raises `ContentError` listing every problem found."""
-    directory = Path(directory)
-    try:
-        entries = sorted(
-            (entry for entry in directory.iterdir() if not _hidden(entry)),
-            key=lambda entry: entry.name,
-        )
-    except FileNotFoundError:
-        raise _directory_error(directory, "does not exist — check CONTENT_DIR") from None
-    except NotADirectoryError:
-        raise _directory_error(directory, "is a file, not a directory of courses") from None
-    except OSError as exc:
-        raise _directory_error(directory, f"cannot be read ({exc.strerror})") from None
+    return load_content(directory).catalog
 
+
+def load_content(directory: Path) -> LoadedContent:
+    """`load_catalog`, keeping each course's source files; raises as `load_catalog` does."""
+    directory = Path(directory)
+    scan = scan_content_dir(directory)
     report = _Report()
-    loaded: list[_LoadedCourse] = []
-    for entry in entries:
-        if entry.is_dir():
-            course = _CourseLoader(entry, report).load()
-            if course is not None:
-                loaded.append(course)
-        else:
-            report.warn(
-                entry,
-                None,
-                "ignored: a course is a directory holding a course.yaml "
-                f"(for example {directory / entry.stem / COURSE_FILE})",
-            )
+    report.problems.extend(scan.problems)
+    loaded = [_CourseLoader(source, report).load() for source in scan.sources]
     _check_course_ids(loaded, report)
-    if not any(entry.is_dir() for entry in entries):
+    if not scan.sources:
         report.error(
             directory,
             None,
-            "holds no course: add one directory per course, each with a course.yaml "
-            "(see docs/CONTENT.md)",
+            "holds no course: add one directory per course, each with a course.yaml, or the "
+            f"flat files {FLAT_EXAMPLE} (see docs/CONTENT.md)",
         )
     if report.count():
         raise ContentError(report.problems)
-    return Catalog(
-        courses={c.course.id: c.course for c in loaded if c.course is not None},
-        warnings=tuple(report.problems),
+    courses = tuple(
+        SourcedCourse(c.course, c.source, c.files)
+        for c in loaded
+        if c is not None and c.course is not None
+    )
+    return LoadedContent(
+        catalog=Catalog(
+            courses={c.course.id: c.course for c in courses},
+            warnings=tuple(report.problems),
+        ),
+        courses=courses,
     )
 
 
-def _hidden(entry: Path) -> bool:
-    # Dot entries include a mounted ConfigMap's `..data` and `..<timestamp>` bookkeeping.
-    return entry.name.startswith(".")
-
-
-def _directory_error(directory: Path, what: str) -> ContentDirectoryError:
-    return ContentDirectoryError([Problem(directory, None, f"the content directory {what}")])
-
-
-def _check_course_ids(loaded: list[_LoadedCourse], report: _Report) -> None:
+def _check_course_ids(loaded: list[_LoadedCourse | None], report: _Report) -> None:
     first: dict[str, _LoadedCourse] = {}
     for course in loaded:
-        if course.id is None:
+        if course is None or course.id is None:
             continue
         if course.id in first:
             other = first[course.id]
@@ -125,10 +131,12 @@ def _check_course_ids(loaded: list[_LoadedCourse], report: _Report) -> None:
 
 @dataclass
 class _LoadedCourse:
+    source: CourseSource
     file: Path
     id: str | None
     id_line: int
-    course: Course | None
+    course: Course | None = None
+    files: tuple[str, ...] = ()
 
 
 @dataclass
@@ -164,11 +172,11 @@ def _question(entry: QuestionEntry) -> Question:
 
 
 class _CourseLoader:
-    """One course directory: course.yaml, then each lesson file it lists."""
+    """One course, in either layout: course.yaml, then each lesson file it lists."""
 
-    def __init__(self, directory: Path, report: _Report) -> None:
-        self.directory = directory
-        self.file = directory / COURSE_FILE
+    def __init__(self, source: CourseSource, report: _Report) -> None:
+        self.source = source
+        self.file = source.course_file
         self.report = report
         self.errors_before = report.count()
 
@@ -197,22 +205,29 @@ class _CourseLoader:
         if header and course_id:
             self._message_rules(header, located, modules, lessons)
             self._button_rules(course_id, located, listed, lessons)
-        course = None
+        loaded = _LoadedCourse(self.source, self.file, course_id, located.line(("id",)))
         if header and course_id and self.report.count() == self.errors_before:
-            course = self._build(header, modules, lessons)
-        return _LoadedCourse(self.file, course_id, located.line(("id",)), course)
+            loaded.course = self._build(header, modules, lessons)
+            loaded.files = (COURSE_FILE, *map(self.source.lesson_relative, lessons))
+        return loaded
 
     # -- course.yaml ----------------------------------------------------------------------
 
     def _missing_course_file(self) -> None:
-        near = [p.name for p in self.directory.iterdir() if p.name.lower().startswith("course.")]
-        hint = f" (found {near[0]}: rename it to {COURSE_FILE})" if near else ""
-        self.report.error(
-            self.directory,
-            None,
-            f"this course directory has no {COURSE_FILE}{hint} — every directory in "
-            "CONTENT_DIR is a course; add the file or move the directory out",
-        )
+        near = self.source.near_course_files
+        wanted = self.source.shown(COURSE_FILE)
+        hint = f" (found {near[0]}: rename it to {wanted})" if near else ""
+        if self.source.flat:
+            message = (
+                f"flat lesson files of course `{self.source.name}` but no {wanted}{hint} — "
+                f"add {wanted} next to them, or remove them"
+            )
+        else:
+            message = (
+                f"this course directory has no {COURSE_FILE}{hint} — every directory in "
+                "CONTENT_DIR is a course; add the file or move the directory out"
+            )
+        self.report.error(self.source.where(), None, message)
 
     def _read_yaml(
         self, path: Path, text: str | None = None, first_line: int = 1
@@ -310,36 +325,31 @@ class _CourseLoader:
 
     # -- lesson files ---------------------------------------------------------------------
 
-    def _lesson_path(self, lesson_id: str) -> Path:
-        return self.directory / LESSONS_DIR / f"{lesson_id}{LESSON_SUFFIX}"
-
     def _check_lesson_files(self, referenced: set[str | None]) -> None:
         """Warn about files in lessons/ that no module lists: trainees would never see them."""
-        lessons_dir = self.directory / LESSONS_DIR
-        if not lessons_dir.is_dir():
-            return
-        for path in sorted(lessons_dir.iterdir()):
-            if _hidden(path):
-                continue
-            if path.suffix != LESSON_SUFFIX or not path.is_file():
+        for name, path in self.source.lesson_entries.items():
+            stem, suffix = PurePosixPath(name).stem, PurePosixPath(name).suffix
+            if suffix != LESSON_SUFFIX or not path.is_file():
                 self.report.warn(path, None, f"ignored: lesson files end in {LESSON_SUFFIX}")
-            elif path.stem not in referenced:
+            elif stem not in referenced:
                 self.report.warn(
                     path,
                     None,
-                    f"no module lists lesson `{path.stem}`, so trainees never see it — add "
-                    f"`{path.stem}` to a module's `lessons:` in {COURSE_FILE}, or delete the file",
+                    f"no module lists lesson `{stem}`, so trainees never see it — add `{stem}` "
+                    f"to a module's `lessons:` in {self.source.shown(COURSE_FILE)}, or delete "
+                    "the file",
                 )
 
     def _load_lesson(self, lesson_id: str, listed_line: int) -> _LoadedLesson:
-        path = self._lesson_path(lesson_id)
+        path = self.source.lesson_path(lesson_id)
         loaded = _LoadedLesson(path)
         if not path.is_file():
             self.report.error(
                 self.file,
                 listed_line,
-                f"lesson `{lesson_id}` has no file: create {LESSONS_DIR}/{lesson_id}"
-                f"{LESSON_SUFFIX} (next to {COURSE_FILE}) or remove the lesson from the module",
+                f"lesson `{lesson_id}` has no file: create "
+                f"{self.source.shown(self.source.lesson_relative(lesson_id))} (next to "
+                f"{self.source.shown(COURSE_FILE)}) or remove the lesson from the module",
             )
             return loaded
         try:
@@ -403,7 +413,7 @@ class _CourseLoader:
                     where = (
                         f"line {other_line}"
                         if other_file == loaded.file
-                        else f"{LESSONS_DIR}/{other_file.name}:{other_line}"
+                        else f"{self._shown_file(other_file)}:{other_line}"
                     )
                     self.report.error(
                         loaded.file,
@@ -511,6 +521,10 @@ class _CourseLoader:
             return None
 
     # -- helpers --------------------------------------------------------------------------
+
+    def _shown_file(self, path: Path) -> str:
+        """A lesson file as messages name it: `lessons/x.md`, or flat `demo.lessons.x.md`."""
+        return path.name if self.source.flat else f"{LESSONS_DIR}/{path.name}"
 
     def _error(self, located: Located, loc: rules.Loc, message: str, file: Path | None = None):
         self.report.error(file or self.file, located.line(loc), message)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TextIO
 
-from .loader import load_catalog
+from .loader import LoadedContent, load_content
 from .problems import ContentDirectoryError, ContentError
 
 EXIT_OK = 0
@@ -18,11 +19,20 @@ EXIT_UNREADABLE = 2
 
 
 def main(directory: Path) -> int:
+    code, _ = check(directory, summary_to=sys.stdout)
+    return code
+
+
+def check(directory: Path, summary_to: TextIO) -> tuple[int, LoadedContent | None]:
+    """Load `directory`, printing what `validate` prints; the exit code and the content if valid.
+
+    `content pack` runs the same check, with the summary on stderr (its stdout is a manifest).
+    """
     try:
-        catalog = load_catalog(directory)
+        content = load_content(directory)
     except ContentDirectoryError as exc:
         print(exc, file=sys.stderr)
-        return EXIT_UNREADABLE
+        return EXIT_UNREADABLE, None
     except ContentError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -32,11 +42,11 @@ def main(directory: Path) -> int:
             "fix them and run `training-bot content validate` again",
             file=sys.stderr,
         )
-        return EXIT_INVALID
-    for warning in catalog.warnings:
+        return EXIT_INVALID, None
+    for warning in content.catalog.warnings:
         print(warning, file=sys.stderr)
-    print(summary(catalog, directory))
-    return EXIT_OK
+    print(summary(content.catalog, directory), file=summary_to)
+    return EXIT_OK, content
 
 
 def summary(catalog, directory: Path) -> str:

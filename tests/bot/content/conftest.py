@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,3 +116,32 @@ def files(tmp_path: Path) -> CourseFiles:
     course.lesson("first", FIRST_MD)
     course.lesson("second", SECOND_MD)
     return course
+
+
+def flatten(tree: Path, flat: Path) -> dict[str, Path]:
+    """Copy a tree-layout CONTENT_DIR into the flat layout, spelling the rule out independently
+    of the code under test: the path inside CONTENT_DIR with each `/` written as `.`."""
+    flat.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for path in sorted(tree.rglob("*")):
+        if path.is_file() and not any(part.startswith(".") for part in path.parts):
+            name = path.relative_to(tree).as_posix().replace("/", ".")
+            (flat / name).write_bytes(path.read_bytes())
+            written[name] = flat / name
+    return written
+
+
+KUBELET_STAMP = "..2025_01_31_12_00_00.123456789"
+
+
+def mount_like_kubelet(files: dict[str, bytes], target: Path) -> Path:
+    """A ConfigMap volume as the kubelet lays it out: the files in a `..<timestamp>` directory,
+    `..data` a symlink to it, and each key a symlink `key -> ..data/key`."""
+    stamp = target / KUBELET_STAMP
+    stamp.mkdir(parents=True)
+    for key, content in files.items():
+        (stamp / key).write_bytes(content)
+    os.symlink(KUBELET_STAMP, target / "..data")
+    for key in files:
+        os.symlink(f"..data/{key}", target / key)
+    return target
