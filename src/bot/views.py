@@ -136,6 +136,15 @@ class Conversation:
     async def _send(self, text: str, markup: InlineKeyboardMarkup | None = None) -> Message:
         return await self.bot.send_message(self.chat_id, text, reply_markup=markup)
 
+    async def replace(
+        self, query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None
+    ) -> None:
+        """Answer the press and show `text` in place of the pressed message (or below it,
+        when that message can no longer be edited)."""
+        await query.answer()
+        message = query.message if isinstance(query.message, Message) else None
+        await self._edit_or_send(message, text, markup)
+
     async def _edit_or_send(
         self, message: Message | None, text: str, markup: InlineKeyboardMarkup | None
     ) -> None:

@@ -144,6 +144,11 @@ async def test_start_lists_courses_and_enrolls_through_the_card(harness):
     await bob.press(course.title, message=listing)
     card = await next_matching(bob, lambda m: m.has_button(labels.ENROLL), "course card")
     assert course.description.split()[0] in card.text
+    await bob.press(labels.ALL_COURSES, message=card)
+    listing = await next_containing(bob, "Courses")
+    assert listing.edited and listing.message_id == card.message_id
+    await bob.press(course.title, message=listing)
+    card = await next_matching(bob, lambda m: m.has_button(labels.ENROLL), "course card")
     await bob.press(labels.ENROLL, message=card)
     await next_containing(bob, "You're enrolled")
     await lesson_shown(bob, course.lessons[0])

@@ -44,12 +44,16 @@ async def on_help(message: Message, trainer: TrainerService, user: UserRecord) -
 
 
 async def on_course_list(
-    query: CallbackQuery, user: UserRecord, training: TrainingService, catalog: Catalog
+    query: CallbackQuery,
+    user: UserRecord,
+    training: TrainingService,
+    catalog: Catalog,
+    conversation: Conversation,
 ) -> None:
-    await query.answer()
-    await query.message.edit_text(
+    await conversation.replace(
+        query,
         t.course_list(len(catalog) > 0),
-        reply_markup=kb.course_list(catalog, await training.enrolled_courses(user.id)),
+        kb.course_list(catalog, await training.enrolled_courses(user.id)),
     )
 
 
@@ -59,16 +63,17 @@ async def on_open_course(
     user: UserRecord,
     training: TrainingService,
     catalog: Catalog,
+    conversation: Conversation,
 ) -> None:
     course = catalog.course(callback_data.course)
     if course is None:
         await query.answer(t.callback_unknown_course())
         return
-    await query.answer()
     enrollment = await training.enrollment(user.id, course.id)
-    await query.message.edit_text(
+    await conversation.replace(
+        query,
         render.course_card(course),
-        reply_markup=kb.course_card(
+        kb.course_card(
             course, enrollment is not None, bool(enrollment and enrollment.completed_at)
         ),
     )
