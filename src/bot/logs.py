@@ -27,7 +27,6 @@ from urllib.parse import unquote, urlsplit
 
 if TYPE_CHECKING:
     from aiogram import Dispatcher
-
     from trainingbot.config import Settings
 
 REDACTED = "***"

@@ -14,8 +14,6 @@ from aiogram.methods import SendMessage
 from aiogram.types import Update
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-
-from bench.stats import Summary, parse_duration, percentile
 from trainingbot.db.errors import UpdateNotRecorded
 from trainingbot.logs import (
     JsonFormatter,
@@ -43,6 +41,8 @@ from trainingbot.smoke import (
     resolve_target,
     smoke_update,
 )
+
+from bench.stats import Summary, parse_duration, percentile
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 
@@ -344,3 +344,9 @@ def test_summary_error_rate():
     assert summary.requests == 3 and summary.throughput == 1.0
     assert summary.error_rate == pytest.approx(1 / 3)
     assert summary.p50_ms == pytest.approx(15)
+
+
+def test_the_smoke_update_is_a_valid_telegram_update():
+    update = Update.model_validate(json.loads(json.dumps(smoke_update())))
+    assert update.message.text == "/help" and update.update_id < 0
+    assert update.message.from_user.id == SMOKE_USER_ID

@@ -21,12 +21,12 @@ import platform
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Callable
+from importlib import metadata
 from typing import Any
 
 import aiogram
 from prometheus_client import disable_created_metrics
-
-import trainingbot
 from trainingbot.config import BotMode, ConfigError, Settings, load_settings
 from trainingbot.logs import Redactor, configure_logging, install_handler_context, secrets_of
 from trainingbot.metrics import BotMetrics
@@ -42,6 +42,21 @@ from trainingbot.runtime.updates import (
 from trainingbot.runtime.webhook import WebhookServer
 
 log = logging.getLogger("trainingbot.runtime")
+
+# Builds the bot from the settings (`trainingbot.factory.create_app`, or a variant of it such as
+# the benchmark's, which switches the outgoing rate limits off).
+AppFactory = Callable[[Settings, BotMetrics], Awaitable[Any]]
+
+
+def _version() -> str:
+    try:
+        return metadata.version("telegram-training-bot")
+    except metadata.PackageNotFoundError:  # a source tree without an install
+        return "0.0.0"
+
+
+# How often old `processed_updates` rows are deleted (they are kept 48 h by default).
+PURGE_INTERVAL = 3600.0
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -65,6 +80,8 @@ class Runtime:
         metrics: BotMetrics | None = None,
         install_signal_handlers: bool = True,
         host: str = "0.0.0.0",
+        app_factory: AppFactory | None = None,
+        poller_options: dict[str, Any] | None = None,
     ) -> None:
         self.settings = settings
         self.redactor = redactor or Redactor(secrets_of(settings))
@@ -72,6 +89,8 @@ class Runtime:
         self.state = RuntimeState()
         self.install_signal_handlers = install_signal_handlers
         self.host = host
+        self.app_factory = app_factory or _create_app
+        self.poller_options = poller_options or {}
         self.app: Any = None
         self.ops: OpsServer | None = None
         self.webhook: WebhookServer | None = None
@@ -96,14 +115,9 @@ class Runtime:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.request_stop, sig.name)
         service = self.settings.service
-        self.metrics.build_info.info(
-            {
-                "version": trainingbot.__version__,
-                "mode": self.settings.telegram.bot_mode.value,
-                "python": platform.python_version(),
-                "aiogram": aiogram.__version__,
-            }
-        )
+        # `_created` samples would double the series of every counter for no use here.
+        disable_created_metrics()
+        self._set_build_info()
         self.ops = OpsServer(
             self.metrics, self.state, port=service.http_port, host=self.host, redactor=self.redactor
         )
@@ -117,6 +131,16 @@ class Runtime:
         finally:
             await self.ops.stop()
 
+    def _set_build_info(self) -> None:
+        self.metrics.build_info.info(
+            {
+                "version": _version(),
+                "mode": self.settings.telegram.bot_mode.value,
+                "python": platform.python_version(),
+                "aiogram": aiogram.__version__,
+            }
+        )
+
     async def _run_bot(self) -> int:
         try:
             self.app = await self._create_app()
@@ -128,6 +152,9 @@ class Runtime:
             return EXIT_ERROR
         if self.app is None:  # stopped before it could be built
             return EXIT_OK
+        self._set_build_info()  # the factory may have set a version of its own
+        if self.ops is not None:
+            self.ops.app = self.app
         try:
             return await self._serve()
         finally:
@@ -138,13 +165,11 @@ class Runtime:
             log.info("stopped")
 
     async def _create_app(self) -> Any:
-        """`create_app`, retried while a dependency is unreachable; None if stopped meanwhile."""
-        from trainingbot.factory import create_app
-
+        """The bot, retried while a dependency is unreachable; None if stopped meanwhile."""
         backoff = Backoff(1, 30)
         while not self._stop.is_set():
             try:
-                return await create_app(self.settings, metrics=self.metrics)
+                return await self.app_factory(self.settings, self.metrics)
             except Exception as exc:
                 if _is_config_error(exc) or not (is_transient(exc) or isinstance(exc, OSError)):
                     raise
@@ -184,7 +209,7 @@ class Runtime:
                 return EXIT_ERROR
             serving = asyncio.ensure_future(self.webhook.register())
         else:
-            self.poller = Poller(app, processor, self.state, self.metrics)
+            self.poller = Poller(app, processor, self.state, self.metrics, **self.poller_options)
             serving = asyncio.ensure_future(self.poller.run())
         if not self._stop.is_set():
             self.state.phase = RuntimeState.SERVING
@@ -192,14 +217,34 @@ class Runtime:
             "bot started",
             extra={
                 "mode": telegram.bot_mode.value,
-                "version": trainingbot.__version__,
+                "version": _version(),
                 "http_port": self.ops.port if self.ops else None,
             },
         )
         self.started.set()
-        exit_code = await self._wait_for_stop(serving)
+        purging = asyncio.ensure_future(self._purge_processed_updates())
+        try:
+            exit_code = await self._wait_for_stop(serving)
+        finally:
+            purging.cancel()
         await self._shut_down(serving, processor)
         return exit_code
+
+    async def _purge_processed_updates(self) -> None:
+        """Forget update records older than Telegram's redelivery window, once an hour.
+
+        Every replica does it; the DELETE is idempotent and cheap with the index on the time.
+        """
+        purge = getattr(self.app, "purge_processed_updates", None)
+        if purge is None:
+            return
+        while not await sleep_unless(self._stop, PURGE_INTERVAL):
+            try:
+                purged = await purge()
+            except Exception as exc:
+                log.warning("purging old update records failed: %s", describe_error(exc))
+            else:
+                log.info("purged old update records", extra={"purged": purged})
 
     async def _wait_for_stop(self, serving: asyncio.Future[None]) -> int:
         """Until a stop is requested, or serving fails for good (then: its exit code)."""
@@ -252,7 +297,13 @@ class Runtime:
         await asyncio.gather(serving, return_exceptions=True)
 
 
-def main() -> int:
+async def _create_app(settings: Settings, metrics: BotMetrics) -> Any:
+    from trainingbot.factory import create_app
+
+    return await create_app(settings, metrics=metrics)
+
+
+def main(app_factory: AppFactory | None = None) -> int:
     """`training-bot run`."""
     try:
         settings = load_settings()
@@ -262,6 +313,4 @@ def main() -> int:
     redactor = configure_logging(
         settings.service.log_level, settings.service.log_format.value, secrets_of(settings)
     )
-    # `_created` samples would double the series of every counter for no use here.
-    disable_created_metrics()
-    return asyncio.run(Runtime(settings, redactor).run())
+    return asyncio.run(Runtime(settings, redactor, app_factory=app_factory).run())

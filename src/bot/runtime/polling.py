@@ -14,10 +14,14 @@ failed because the database was down is lost. Here each batch is handled first:
 A handler that runs long holds the next batch back: polling is meant for development and small
 deployments (one replica); webhook mode scales out.
 
-A second process polling the same token makes the Bot API answer 409 Conflict. The poller then
-logs one ERROR line naming the problem, reports it in `/ready` (503, check "telegram"), and
-probes again with a back-off of 5 s growing to 60 s instead of racing the other process for
-updates; when the other process is gone, polling resumes and readiness recovers by itself.
+A second process polling the same token makes the Bot API answer 409 Conflict (the newer
+request wins, the waiting one is terminated). The poller then logs one ERROR line naming the
+problem, reports it in `/ready` (503, check "telegram"), and polls again only after a back-off
+of 5 s growing to 60 s, so that the two processes do not race each other for every update.
+Further conflicts while it lasts are not logged again. Once no conflict has been seen for
+`conflict_clear_after` seconds (90, longer than the longest back-off, so that another
+instance that is merely sleeping does not count as gone), it logs that polling resumed and
+readiness recovers by itself.
 It does not exit: under Kubernetes an exit would turn into a crash loop (and, during a rollout,
 into a rollback of an image that is not at fault), and the conflict usually ends on its own
 (an old pod finishing its shutdown, a developer stopping a local run).
@@ -28,13 +32,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from aiogram.exceptions import TelegramConflictError, TelegramUnauthorizedError
 from aiogram.methods import GetUpdates
 from aiogram.types import Update
-
 from trainingbot.metrics import BotMetrics
 from trainingbot.runtime.backoff import Backoff, sleep_unless
 from trainingbot.runtime.ops import RuntimeState
@@ -53,6 +57,8 @@ log = logging.getLogger("trainingbot.polling")
 POLL_TIMEOUT = 30
 # Telegram's maximum batch.
 BATCH_LIMIT = 100
+# Seconds without a 409 before a conflict counts as over: above the longest back-off (60 s).
+CONFLICT_CLEAR_AFTER = 90.0
 
 
 def next_offset(batch: Sequence[Update], retry_from: int | None) -> int:
@@ -85,6 +91,7 @@ class Poller:
         *,
         poll_timeout: int = POLL_TIMEOUT,
         limit: int = BATCH_LIMIT,
+        conflict_clear_after: float = CONFLICT_CLEAR_AFTER,
     ) -> None:
         self.app = app
         self.processor = processor
@@ -93,7 +100,9 @@ class Poller:
         self.poll_timeout = poll_timeout
         self.limit = limit
         self.offset: int | None = None
+        self.conflict_clear_after = conflict_clear_after
         self.in_conflict = False
+        self._last_conflict = 0.0
         self._confirmed_offset: int | None = None
         self._stopping = asyncio.Event()
         for error_type in ("polling", "polling_conflict"):
@@ -164,9 +173,9 @@ class Poller:
                     continue
                 if batch is None:  # stopped while waiting
                     break
-                self._leave_conflict()
+                if self._leave_conflict():
+                    conflicts.reset()
                 errors.reset()
-                conflicts.reset()
                 if not batch:
                     continue
                 retry_from = await self._handle(batch)
@@ -248,6 +257,7 @@ class Poller:
         else:
             problem = "conflict: another instance polls this token"
         self.state.problems["telegram"] = problem
+        self._last_conflict = time.monotonic()
         if self.in_conflict:
             log.debug("still in conflict: %s", describe_error(exc))
             return
@@ -260,8 +270,16 @@ class Poller:
             describe_error(exc),
         )
 
-    def _leave_conflict(self) -> None:
-        if self.in_conflict:
-            self.in_conflict = False
-            self.state.problems.pop("telegram", None)
-            log.info("polling resumed: no other instance polls this token any more")
+    def _leave_conflict(self) -> bool:
+        """After a successful poll: True when a conflict has just been declared over."""
+        if not self.in_conflict:
+            return False
+        if time.monotonic() - self._last_conflict < self.conflict_clear_after:
+            return False
+        self.in_conflict = False
+        self.state.problems.pop("telegram", None)
+        log.info(
+            "polling resumed: no conflict for %.0f s, no other instance polls this token",
+            self.conflict_clear_after,
+        )
+        return True

@@ -38,7 +38,6 @@ from aiogram.client.session.base import BaseSession
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import TelegramMethod
 from aiogram.types import Message, Update
-
 from trainingbot.logs import update_context
 from trainingbot.smoke import SMOKE_USER_ID
 
@@ -246,8 +245,11 @@ class DryRunSession(BaseSession):
         super().__init__()
         self.calls: list[str] = []
 
-    async def make_request(  # noqa: ASYNC109 - aiogram's signature
-        self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
+    async def make_request(
+        self,
+        bot: Bot,
+        method: TelegramMethod[Any],
+        timeout: int | None = None,  # noqa: ASYNC109 - aiogram's signature
     ) -> Any:
         self.calls.append(method.__api_method__)
         return _dry_result(bot, method)

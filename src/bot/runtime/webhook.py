@@ -29,7 +29,6 @@ from aiogram.exceptions import TelegramBadRequest, TelegramUnauthorizedError
 from aiogram.types import Update
 from aiohttp import web
 from pydantic import ValidationError
-
 from trainingbot.config import WEBHOOK_PATH
 from trainingbot.logs import Redactor
 from trainingbot.metrics import BotMetrics
