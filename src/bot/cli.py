@@ -42,6 +42,12 @@ def _demo(args: argparse.Namespace) -> int:
     return main(args)
 
 
+def _emulator(args: argparse.Namespace) -> int:
+    from trainingbot.emulator.serve import main
+
+    return main(args)
+
+
 def _smoke(args: argparse.Namespace) -> int:
     from trainingbot.smoke import main
 
@@ -101,6 +107,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="read the trainee's messages from this file instead of the terminal",
     )
     demo.set_defaults(func=_demo)
+
+    emulator = sub.add_parser(
+        "emulator", help="serve the local Bot API emulator for a bot running elsewhere"
+    )
+    emulator.add_argument("--host", default="127.0.0.1", help="listen address")
+    emulator.add_argument("--port", type=int, default=8081, help="listen port (default 8081)")
+    emulator.add_argument("--token", default=None, help="the bot's token (default: BOT_TOKEN)")
+    emulator.add_argument(
+        "--flood-control", action="store_true", help="answer 429 past Telegram's flood limits"
+    )
+    emulator.set_defaults(func=_emulator)
 
     smoke = sub.add_parser("smoke", help="smoke checks against a running bot")
     smoke.add_argument(
