@@ -18,11 +18,12 @@ from typing import Any
 
 import kubernetes
 from kubernetes.client import ApiClient, ApiException, Configuration
-from trainingbot_operator import models
+from trainingbot_operator import models, naming
 
 logger = logging.getLogger(__name__)
 
-FIELD_MANAGER = "trainingbot-operator"
+#: Server-side apply's field manager; `rollout.DeploymentView` reads ownership by this name.
+FIELD_MANAGER = naming.MANAGED_BY
 # Short requests only (no watches here): a stuck API server must not stall a reconcile forever.
 REQUEST_TIMEOUT = (10, 30)
 SERVICE_ACCOUNT_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")

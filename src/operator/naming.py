@@ -32,9 +32,6 @@ LABEL_PART_OF = "app.kubernetes.io/part-of"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 LABEL_VERSION = "app.kubernetes.io/version"
 
-#: On the Deployment (not its pod template): the image the operator applied last. A Deployment
-#: whose template carries another image was changed by someone else (`kubectl rollout undo`).
-ANNOTATION_APPLIED_IMAGE = f"{PREFIX}/applied-image"
 #: On the Deployment: a digest of the manifest the operator rendered, to skip no-op patches.
 ANNOTATION_SPEC_HASH = f"{PREFIX}/spec-hash"
 #: On pod templates: a digest of the referenced Secrets' keys and the content ConfigMap's data.

@@ -338,7 +338,13 @@ class Reconciler:
         manifest = build_deployment(owner=owner, spec=spec, image=image, config_checksum=checksum)
         live = observed.deployment
         rendered = manifest["metadata"]["annotations"][naming.ANNOTATION_SPEC_HASH]
-        if live is not None and not force and live.spec_hash == rendered and live.image == image:
+        if (
+            live is not None
+            and not force
+            and live.owns_image
+            and live.spec_hash == rendered
+            and live.image == image
+        ):
             return
         self.kube.apply(manifest)
         if (

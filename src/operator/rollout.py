@@ -62,13 +62,44 @@ def _int(value: Any) -> int:
     return int(value or 0)
 
 
+#: The field manager of the operator's server-side applies (see k8s.FIELD_MANAGER).
+FIELD_MANAGER = naming.MANAGED_BY
+_BOT_IMAGE_PATH = ("f:spec", "f:template", "f:spec", "f:containers", 'k:{"name":"bot"}')
+
+
+def _owns_image(managed_fields: list[Mapping[str, Any]]) -> bool | None:
+    """Whether the operator's Apply entry in `managedFields` owns the bot container's image.
+
+    A rollback by `kubectl rollout undo` restores the template *and* the annotations of the old
+    ReplicaSet, so no marker the operator writes into the object survives it; field ownership
+    does: whoever changes the image last owns it.
+    """
+    entries = [
+        m
+        for m in managed_fields
+        if m.get("manager") == FIELD_MANAGER and m.get("operation") == "Apply"
+    ]
+    if not entries:
+        return None
+    for entry in entries:
+        node: Any = entry.get("fieldsV1") or {}
+        for key in _BOT_IMAGE_PATH:
+            node = node.get(key) if isinstance(node, Mapping) else None
+        if isinstance(node, Mapping) and "f:image" in node:
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class DeploymentView:
     """What matters of the bot's Deployment."""
 
     name: str
     image: str | None
-    applied_image: str | None
+    #: Whether the operator's server-side apply still owns the bot container's image: None
+    #: when the operator never applied this Deployment, False when someone changed the image
+    #: since (`kubectl rollout undo` and `set image` take the field over).
+    owns_image: bool | None
     generation: int
     observed_generation: int
     desired: int
@@ -94,7 +125,7 @@ class DeploymentView:
         return cls(
             name=meta.get("name", ""),
             image=container_image(dict(deployment)),
-            applied_image=annotations.get(naming.ANNOTATION_APPLIED_IMAGE),
+            owns_image=_owns_image(meta.get("managedFields") or []),
             generation=_int(meta.get("generation")),
             observed_generation=_int(status.get("observedGeneration")),
             desired=_int(deployment.get("spec", {}).get("replicas", 1)),
@@ -111,6 +142,15 @@ class DeploymentView:
                 naming.ANNOTATION_CONFIG_CHECKSUM
             ),
         )
+
+    @property
+    def applied_image(self) -> str | None:
+        """The image as the operator applied it, or None when it is not (or no longer) its."""
+        return self.image if self.owns_image else None
+
+    @property
+    def changed_by_someone(self) -> bool:
+        return self.owns_image is False
 
     @property
     def observed(self) -> bool:
@@ -520,9 +560,7 @@ def _manual_rollback(p: _Plan) -> Decision | None:
     obs = p.obs
     dep = obs.deployment
     record = obs.status.manual_rollback
-    changed_by_someone = (
-        dep is not None and bool(dep.applied_image) and dep.image != dep.applied_image
-    )
+    changed_by_someone = dep is not None and dep.changed_by_someone
     if record is not None:
         if record.generation != obs.generation or not changed_by_someone:
             # The spec changed since (or the person restored the operator's image): manage again.
@@ -534,7 +572,7 @@ def _manual_rollback(p: _Plan) -> Decision | None:
     assert dep is not None
     record = ManualRollbackRecord(
         image=dep.image or "",
-        applied_image=dep.applied_image or "",
+        applied_image=obs.status.image or "the operator's image",
         generation=obs.generation,
         detected_at=p.now,
     )
@@ -735,6 +773,10 @@ def _needs_migration(obs: Observed) -> bool:
     target = obs.spec.image
     record = obs.status.migration
     if not obs.spec.migrations.enabled or target == obs.status.stable_image:
+        return False
+    manual = obs.status.manual_rollback
+    if manual is not None and manual.image == target:
+        # The spec adopts what a person rolled back to: it runs on this database already.
         return False
     return not (
         record is not None and record.image == target and record.phase is MigrationPhase.SUCCEEDED

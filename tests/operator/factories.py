@@ -68,7 +68,7 @@ def spec(**overrides: Any) -> TrainingBotSpec:
 def deployment(
     image: str = OLD,
     *,
-    applied: str | None = None,
+    changed_by_someone: bool = False,
     desired: int = 2,
     ready: int | None = None,
     updated: int | None = None,
@@ -82,7 +82,7 @@ def deployment(
     return DeploymentView(
         name=NAME,
         image=image,
-        applied_image=image if applied is None else applied,
+        owns_image=not changed_by_someone,
         generation=generation,
         observed_generation=generation if observed_generation is None else observed_generation,
         desired=desired,

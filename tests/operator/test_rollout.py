@@ -20,6 +20,7 @@ from trainingbot_operator.rollout import (
     Count,
     Decision,
     DeploymentSource,
+    DeploymentView,
     JobKind,
     Observed,
     decide,
@@ -524,7 +525,7 @@ def test_the_first_rollout_has_nothing_to_roll_back_to():
 
 
 def test_a_manual_rollout_undo_is_recorded_and_left_standing():
-    undone = f.deployment(f.OLD, applied=f.NEW)
+    undone = f.deployment(f.OLD, changed_by_someone=True)
     status = f.stable_status(image=f.NEW)
     obs = f.observed(spec_=f.spec(image=f.NEW), status=status, deployment=undone)
     decision = decide(obs)
@@ -551,7 +552,7 @@ def test_a_spec_change_after_a_manual_rollback_hands_control_back():
         spec_=f.spec(image=f.NEW),
         status=status,
         generation=2,
-        deployment=f.deployment(f.OLD, applied=f.NEW),
+        deployment=f.deployment(f.OLD, changed_by_someone=True),
     )
     decision = decide(obs)
     assert decision.action is Action.APPLY_IMAGE
@@ -559,11 +560,27 @@ def test_a_spec_change_after_a_manual_rollback_hands_control_back():
     assert decision.status.manual_rollback is None
 
 
+def test_adopting_a_manual_rollback_into_the_spec_needs_no_migration():
+    record = ManualRollbackRecord(image=f.OLD, applied_image=f.NEW, generation=1, detected_at="t")
+    status = f.stable_status(image=f.NEW, stable_image=f.NEW, manual_rollback=record)
+    obs = f.observed(
+        spec_=f.spec(image=f.OLD),
+        status=status,
+        generation=2,
+        deployment=f.deployment(f.OLD, changed_by_someone=True),
+    )
+    decision = decide(obs)
+    assert decision.action is Action.APPLY_IMAGE
+    assert decision.deployment_image == f.OLD and decision.job is None
+
+
 def test_a_manual_rollback_during_a_rollout_stops_it():
     status = f.stable_status(
         rollout=f.rollout_record(), migration=f.migration(phase=MigrationPhase.SUCCEEDED)
     )
-    decision = decide(f.observed(status=status, deployment=f.deployment(f.OLD, applied=f.NEW)))
+    decision = decide(
+        f.observed(status=status, deployment=f.deployment(f.OLD, changed_by_someone=True))
+    )
     assert decision.action is Action.RECORD_MANUAL_ROLLBACK
     assert decision.status.rollout.step is RolloutStep.ROLLED_BACK
 
@@ -726,3 +743,58 @@ def test_a_deleted_deployment_of_a_stable_bot_is_recreated():
     decision = decide(ready_obs(deployment=None))
     assert decision.action is Action.APPLY_IMAGE
     assert decision.deployment_image == f.OLD
+
+
+# --- reading the Deployment ------------------------------------------------------------
+
+
+def _deployment_manifest(*managers: tuple[str, str, bool]) -> dict:
+    """A Deployment whose managedFields list (manager, operation, owns the bot image)."""
+    entries = []
+    for manager, operation, image in managers:
+        bot = {".": {}, "f:name": {}}
+        if image:
+            bot["f:image"] = {}
+        entries.append(
+            {
+                "manager": manager,
+                "operation": operation,
+                "fieldsV1": {
+                    "f:spec": {
+                        "f:template": {"f:spec": {"f:containers": {'k:{"name":"bot"}': bot}}}
+                    }
+                },
+            }
+        )
+    return {
+        "metadata": {"name": "oncall", "generation": 2, "managedFields": entries},
+        "spec": {
+            "replicas": 2,
+            "template": {"spec": {"containers": [{"name": "bot", "image": f.OLD}]}},
+        },
+        "status": {
+            "observedGeneration": 2,
+            "replicas": 2,
+            "updatedReplicas": 2,
+            "readyReplicas": 2,
+            "availableReplicas": 2,
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("managers", "owns"),
+    [
+        ((("trainingbot-operator", "Apply", True),), True),
+        # `kubectl rollout undo` (manager kubectl) took the image over.
+        ((("trainingbot-operator", "Apply", False), ("kubectl", "Update", True)), False),
+        # Created by someone else: the operator never applied it.
+        ((("kubectl-client-side-apply", "Update", True),), None),
+    ],
+)
+def test_who_changed_the_image_is_read_from_field_ownership(managers, owns):
+    view = DeploymentView.from_manifest(_deployment_manifest(*managers))
+    assert view.owns_image is owns
+    assert view.changed_by_someone is (owns is False)
+    assert view.applied_image == (f.OLD if owns else None)
+    assert view.rollout_complete and not view.updating

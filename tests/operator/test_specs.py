@@ -198,10 +198,9 @@ def test_pod_annotations_reach_the_pods_but_cannot_fake_the_checksum():
     assert annotations[naming.ANNOTATION_CONFIG_CHECKSUM] == CHECKSUM
 
 
-def test_the_deployment_records_what_the_operator_applied():
+def test_the_deployment_labels_the_release_outside_its_selector():
     manifest = deployment()
-    annotations = manifest["metadata"]["annotations"]
-    assert annotations[naming.ANNOTATION_APPLIED_IMAGE] == f.NEW
+    assert set(manifest["metadata"]["annotations"]) == {naming.ANNOTATION_SPEC_HASH}
     template_labels = manifest["spec"]["template"]["metadata"]["labels"]
     assert template_labels[naming.LABEL_VERSION] == "1.3.0"
     assert template_labels[naming.LABEL_COMPONENT] == "bot"

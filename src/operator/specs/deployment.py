@@ -123,7 +123,6 @@ def build_deployment(
             naming.deployment(bot),
             owner,
             naming.common_labels(bot, naming.COMPONENT_BOT),
-            {naming.ANNOTATION_APPLIED_IMAGE: image},
         ),
         "spec": {
             "replicas": spec.effective_replicas,
@@ -151,7 +150,7 @@ def build_deployment(
             },
         },
     }
-    manifest["metadata"]["annotations"][naming.ANNOTATION_SPEC_HASH] = common.digest(manifest)
+    manifest["metadata"]["annotations"] = {naming.ANNOTATION_SPEC_HASH: common.digest(manifest)}
     return manifest
 
 
