@@ -12,6 +12,9 @@ Derived here, never edited by hand:
   TrainingBot spec schema of the CRD as a JSON schema for `bots[].spec`, made strict
   (unknown keys refused) and with `image` and `content` optional (the chart fills them in).
   The rest of values.schema.json is written by hand.
+- The parameter tables of `docs/HELM.md` (between its `<!-- values:begin -->` and
+  `<!-- values:end -->` markers), from the `## @section` and `## @param` comments of
+  values.yaml, with each default as values.yaml declares it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,6 +34,8 @@ REPO = HERE.parent
 CHART = HERE / "telegram-training-bot"
 TOP_CRDS = REPO / "crds"
 TRAINING_BOT_CRD = "trainingbots.trainingbot.dev.yaml"
+HELM_DOC = REPO / "docs" / "HELM.md"
+VALUES_BEGIN, VALUES_END = "<!-- values:begin -->", "<!-- values:end -->"
 # Spec fields the chart supplies when a bot in values leaves them out.
 CHART_FILLED = {"image", "content"}
 
@@ -115,10 +121,70 @@ def values_schema() -> str:
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 
+def _default(values: dict[str, Any], path: str) -> str:
+    node: Any = values
+    for part in path.split("."):
+        node = node[part]
+    text = json.dumps(node, ensure_ascii=False) if node not in ("", {}, []) else repr(node)
+    text = {"''": '""'}.get(text, text)
+    return f"`{text}`".replace("|", "\\|")
+
+
+def values_tables() -> str:
+    """Markdown tables of the documented values, one per `## @section`."""
+    text = (CHART / "values.yaml").read_text()
+    values = yaml.safe_load(text)
+    out: list[str] = []
+    param: list[str] | None = None  # [path, description...] of the comment being read
+
+    def flush() -> None:
+        nonlocal param
+        if param:
+            path, description = param[0], " ".join(param[1:]).replace("|", "\\|")
+            out.append(f"| `{path}` | {description} | {_default(values, path)} |")
+        param = None
+
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("## @section "):
+            flush()
+            out += [
+                "",
+                f"### {stripped.removeprefix('## @section ')}",
+                "",
+                "| Value | Description | Default |",
+                "|---|---|---|",
+            ]
+        elif stripped.startswith("## @param "):
+            flush()
+            path, _, description = stripped.removeprefix("## @param ").partition(" ")
+            param = [path, description]
+        elif stripped.startswith("## ") and param is not None:
+            param.append(stripped.removeprefix("## "))
+        else:
+            flush()
+    flush()
+    return "\n".join(out).strip() + "\n"
+
+
+def helm_doc() -> str | None:
+    if not HELM_DOC.exists():
+        return None
+    doc = HELM_DOC.read_text()
+    pattern = re.compile(re.escape(VALUES_BEGIN) + ".*?" + re.escape(VALUES_END), re.S)
+    if not pattern.search(doc):
+        return None
+    block = f"{VALUES_BEGIN}\n{values_tables()}{VALUES_END}"
+    return pattern.sub(lambda _: block, doc)
+
+
 def derived_files() -> dict[Path, str]:
     files = crd_copies()
     files[CHART / "files" / "operator-rules.yaml"] = operator_rules()
     files[CHART / "values.schema.json"] = values_schema()
+    doc = helm_doc()
+    if doc is not None:
+        files[HELM_DOC] = doc
     return files
 
 

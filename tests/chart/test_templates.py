@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from trainingbot_operator import rbac
 from trainingbot_operator.main import build_parser
@@ -216,67 +218,72 @@ def test_the_service_monitor_scrapes_the_metrics_service():
     assert endpoint["interval"] == "15s"
 
 
-def test_without_the_operator_only_the_bots_are_rendered():
+def test_without_the_operator_only_the_bots_and_their_cleanup_hook_are_rendered():
     docs = render(files=[CHART / "ci" / "bots-only-values.yaml"])
-    assert {d["kind"] for d in docs} == {"TrainingBot"}
+    plain = [d for d in docs if "helm.sh/hook" not in d["metadata"].get("annotations", {})]
+    assert {d["kind"] for d in plain} == {"TrainingBot"}
 
 
-# -- labels and annotations -------------------------------------------------------------------
+# -- the pre-delete hook ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("values", [None, *CI_VALUES], ids=lambda p: p.name if p else "default")
-def test_every_resource_carries_the_app_kubernetes_io_labels(values):
-    for doc in render(files=[values] if values else []):
-        labels = doc["metadata"].get("labels", {})
-        missing = [label for label in LABELS if label not in labels]
-        assert not missing, f"{doc['kind']} {doc['metadata']['name']} lacks {missing}"
-        assert labels["app.kubernetes.io/managed-by"] == "Helm"
-        assert labels["app.kubernetes.io/instance"] == RELEASE
+def hooks(docs):
+    return [d for d in docs if d["metadata"].get("annotations", {}).get("helm.sh/hook")]
 
 
-def test_common_labels_and_annotations_reach_every_resource():
+def test_no_bots_no_cleanup_hook(default_docs):
+    assert not hooks(default_docs)
+    assert not hooks(
+        render({"bots": [bot_values()], "cleanup": {"enabled": False, "timeoutSeconds": 1}})
+    )
+
+
+def test_the_cleanup_hook_deletes_exactly_the_releases_bots_before_anything_else():
+    other = {**bot_values("b"), "namespace": "team-b"}
     docs = render(
-        {
-            "commonLabels": {"cost": "p"},
-            "commonAnnotations": {"contact": "x"},
-            "bots": [bot_values()],
-        }
+        {"operator": {"watchNamespaces": [NAMESPACE, "team-b"]}, "bots": [bot_values("a"), other]}
     )
-    for doc in docs:
-        assert doc["metadata"]["labels"]["cost"] == "p"
-        assert doc["metadata"]["annotations"]["contact"] == "x"
-
-
-# -- bots from values -------------------------------------------------------------------------
-
-
-def test_a_bot_gets_the_charts_image_and_its_courses_configmap():
-    docs = render({"bots": [bot_values("oncall")]})
-    bot = one(docs, "TrainingBot", "oncall", NAMESPACE)
-    assert bot["apiVersion"] == "trainingbot.dev/v1alpha1"
-    assert bot["spec"]["image"] == f"telegram-training-bot:{APP_VERSION}"
-    assert bot["spec"]["content"] == {"configMapName": "oncall-courses"}
-    courses = one(docs, "ConfigMap", "oncall-courses", NAMESPACE)
-    assert courses["data"] == {"c.course.yaml": "id: c\n"}
-    # The rest of the spec goes through untouched.
-    assert bot["spec"]["telegram"]["tokenSecretRef"] == {"name": "bot", "key": "token"}
-
-
-def test_a_bot_keeps_its_own_image_namespace_and_configmap():
-    values = bot_values(
-        "compliance", image="registry.example.org/bot:2.0.0", content={"configMapName": "existing"}
+    found = hooks(docs)
+    assert {d["metadata"]["annotations"]["helm.sh/hook"] for d in found} == {"pre-delete"}
+    job = one(found, "Job")
+    account = one(found, "ServiceAccount")
+    # The account and its permissions exist before the Job runs (lower weight).
+    assert int(account["metadata"]["annotations"]["helm.sh/hook-weight"]) < int(
+        job["metadata"]["annotations"]["helm.sh/hook-weight"]
     )
-    del values["courses"]
-    values.update(namespace="team-b", labels={"team": "c"}, annotations={"owner": "o"})
-    docs = render({"operator": {"watchNamespaces": ["team-b"]}, "bots": [values]})
-    bot = one(docs, "TrainingBot", "compliance", "team-b")
-    assert bot["spec"]["image"] == "registry.example.org/bot:2.0.0"
-    assert bot["spec"]["content"] == {"configMapName": "existing"}
-    assert bot["metadata"]["labels"]["team"] == "c"
-    assert bot["metadata"]["annotations"] == {"owner": "o"}
-    assert not find(docs, "ConfigMap")
+    pod = job["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == account["metadata"]["name"]
+    (container,) = pod["containers"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert json.loads(env["TRAININGBOTS"]) == [
+        {"namespace": NAMESPACE, "name": "a"},
+        {"namespace": "team-b", "name": "b"},
+    ]
+    assert env["FINALIZER"] == "trainingbot.dev/finalizer"
+    assert container["command"] == ["python3", "-c"]
+    assert container["args"] == [(CHART / "files" / "cleanup.py").read_text()]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    # Only what it needs, only where the bots are.
+    for ns in (NAMESPACE, "team-b"):
+        role = one(found, "Role", namespace=ns)
+        assert role["rules"] == [
+            {
+                "apiGroups": ["trainingbot.dev"],
+                "resources": ["trainingbots"],
+                "verbs": ["get", "delete", "patch"],
+            }
+        ]
+        assert one(found, "RoleBinding", namespace=ns)["subjects"][0]["namespace"] == NAMESPACE
+    assert len(find(found, "Role")) == 2
 
 
-def test_the_bots_follow_image_tag_changes_unless_they_pin_one():
-    docs = render({"image": {"tag": "9.9.9"}, "bots": [bot_values("a")]})
-    assert one(docs, "TrainingBot", "a")["spec"]["image"] == "telegram-training-bot:9.9.9"
+def test_the_finalizer_the_hook_removes_is_the_operators():
+    import kopf
+    from trainingbot_operator.settings import configure
+
+    settings = kopf.OperatorSettings()
+    configure(settings)
+    docs = render({"bots": [bot_values()]})
+    (container,) = one(hooks(docs), "Job")["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["FINALIZER"] == settings.persistence.finalizer
