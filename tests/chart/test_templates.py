@@ -287,3 +287,64 @@ def test_the_finalizer_the_hook_removes_is_the_operators():
     (container,) = one(hooks(docs), "Job")["spec"]["template"]["spec"]["containers"]
     env = {e["name"]: e["value"] for e in container["env"]}
     assert env["FINALIZER"] == settings.persistence.finalizer
+
+
+# -- labels and annotations -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("values", [None, *CI_VALUES], ids=lambda p: p.name if p else "default")
+def test_every_resource_carries_the_app_kubernetes_io_labels(values):
+    for doc in render(files=[values] if values else []):
+        labels = doc["metadata"].get("labels", {})
+        missing = [label for label in LABELS if label not in labels]
+        assert not missing, f"{doc['kind']} {doc['metadata']['name']} lacks {missing}"
+        assert labels["app.kubernetes.io/managed-by"] == "Helm"
+        assert labels["app.kubernetes.io/instance"] == RELEASE
+
+
+def test_common_labels_and_annotations_reach_every_resource():
+    docs = render(
+        {
+            "commonLabels": {"cost": "p"},
+            "commonAnnotations": {"contact": "x"},
+            "bots": [bot_values()],
+        }
+    )
+    for doc in docs:
+        assert doc["metadata"]["labels"]["cost"] == "p"
+        assert doc["metadata"]["annotations"]["contact"] == "x"
+
+
+# -- bots from values -------------------------------------------------------------------------
+
+
+def test_a_bot_gets_the_charts_image_and_its_courses_configmap():
+    docs = render({"bots": [bot_values("oncall")]})
+    bot = one(docs, "TrainingBot", "oncall", NAMESPACE)
+    assert bot["apiVersion"] == "trainingbot.dev/v1alpha1"
+    assert bot["spec"]["image"] == f"telegram-training-bot:{APP_VERSION}"
+    assert bot["spec"]["content"] == {"configMapName": "oncall-courses"}
+    courses = one(docs, "ConfigMap", "oncall-courses", NAMESPACE)
+    assert courses["data"] == {"c.course.yaml": "id: c\n"}
+    # The rest of the spec goes through untouched.
+    assert bot["spec"]["telegram"]["tokenSecretRef"] == {"name": "bot", "key": "token"}
+
+
+def test_a_bot_keeps_its_own_image_namespace_and_configmap():
+    values = bot_values(
+        "compliance", image="registry.example.org/bot:2.0.0", content={"configMapName": "existing"}
+    )
+    del values["courses"]
+    values.update(namespace="team-b", labels={"team": "c"}, annotations={"owner": "o"})
+    docs = render({"operator": {"watchNamespaces": ["team-b"]}, "bots": [values]})
+    bot = one(docs, "TrainingBot", "compliance", "team-b")
+    assert bot["spec"]["image"] == "registry.example.org/bot:2.0.0"
+    assert bot["spec"]["content"] == {"configMapName": "existing"}
+    assert bot["metadata"]["labels"]["team"] == "c"
+    assert bot["metadata"]["annotations"] == {"owner": "o"}
+    assert not find(docs, "ConfigMap")
+
+
+def test_the_bots_follow_image_tag_changes_unless_they_pin_one():
+    docs = render({"image": {"tag": "9.9.9"}, "bots": [bot_values("a")]})
+    assert one(docs, "TrainingBot", "a")["spec"]["image"] == "telegram-training-bot:9.9.9"
