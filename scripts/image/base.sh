@@ -53,6 +53,22 @@ debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$root" $MIRROR >"$
   log "debootstrap failed; the end of its log:"; tail -n 30 "$root.log" >&2; rm -f "$root.log"; exit 1; }
 rm -f "$root.log"
 
+# debootstrap configures the release alone; add its updates and security suites (as the
+# public python:3.11-slim-bookworm image has them) and apply them, so that the base carries
+# this week's fixes. The security archive sits beside the mirror unless given.
+mirror_url=$(awk '$1 == "deb" {print $2; exit}' "$root/etc/apt/sources.list")
+security_url=${DEBOOTSTRAP_SECURITY_MIRROR:-${mirror_url%/}-security}
+cat > "$root/etc/apt/sources.list" <<SOURCES
+deb $mirror_url $SUITE main
+deb $mirror_url $SUITE-updates main
+deb $security_url $SUITE-security main
+SOURCES
+printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"   # no daemons in a chroot
+chmod +x "$root/usr/sbin/policy-rc.d"
+chroot "$root" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get upgrade -y -qq' \
+  >"$root.log" 2>&1 || { log "apt-get upgrade in the base failed:"; tail -n 30 "$root.log" >&2; rm -f "$root.log"; exit 1; }
+rm -f "$root.log" "$root/usr/sbin/policy-rc.d"
+
 # What a container never needs: package caches, indexes (apt-get update refetches them),
 # documentation, man pages, translations; log files of the bootstrap itself.
 # The copyright files stay: the licences travel with the binaries.
