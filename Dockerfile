@@ -38,33 +38,37 @@ WORKDIR /build
 COPY pyproject.toml ./
 RUN python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
         > requirements.txt
-RUN --mount=type=bind,from=wheelhouse,target=/wheelhouse \
-    /opt/venv/bin/pip install --quiet --no-compile -r requirements.txt
-COPY setup.py README.md ./
-COPY src ./src
-COPY migrations ./migrations
-RUN --mount=type=bind,from=wheelhouse,target=/wheelhouse \
-    /opt/venv/bin/pip wheel --quiet --no-deps --wheel-dir /dist . \
- && /opt/venv/bin/pip install --quiet --no-compile --no-deps /dist/*.whl
-# What the runtime never uses:
-# - pip and setuptools: nothing is installed at run time;
+# What the runtime never uses goes in the same layer:
 # - test suites shipped inside packages;
 # - kubernetes.aio (kubernetes>=35): an asyncio copy of the client, about 70 MB of source;
 #   the operator uses kopf's own API client and the synchronous kubernetes client only;
 # - debug symbols in extension modules (asyncpg's protocol module: 7.8 MB, 0.9 MB stripped).
-RUN /opt/venv/bin/pip uninstall --quiet --yes pip setuptools \
+# Bytecode is made now, as the venv is read-only at run time; except for the kubernetes
+# client: 25 MB of bytecode for generated code only the operator imports, once per start
+# (about 2 s more without it), and the difference between an image above 250 MB and one below.
+RUN --mount=type=bind,from=wheelhouse,target=/wheelhouse \
+    /opt/venv/bin/pip install --quiet --no-compile -r requirements.txt \
  && site=$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))') \
  && rm -rf "$site"/kubernetes/aio "$site"/kubernetes/test "$site"/kubernetes/e2e_test \
- && find /opt/venv -depth -type d \( -name tests -o -name test \) -path '*/site-packages/*/*' \
+ && find "$site" -depth -type d \( -name tests -o -name test \) -path '*/site-packages/*/*' \
         -exec rm -rf {} + \
  && find /opt/venv -type f -name '*.so*' -exec strip --strip-unneeded {} + \
+ && /opt/venv/bin/python -m compileall -q -j 0 -x '/site-packages/(kubernetes|pip|setuptools)/' \
+        "$site" >/dev/null
+COPY setup.py README.md ./
+COPY src ./src
+COPY migrations ./migrations
+# The project; then pip and setuptools go (nothing is installed at run time).
+RUN --mount=type=bind,from=wheelhouse,target=/wheelhouse \
+    /opt/venv/bin/pip wheel --quiet --no-deps --wheel-dir /dist . \
+ && /opt/venv/bin/pip install --quiet --no-compile --no-deps /dist/*.whl \
+ && /opt/venv/bin/pip uninstall --quiet --yes pip setuptools \
+ && site=$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))') \
+ && /opt/venv/bin/python -m compileall -q -j 0 "$site"/trainingbot "$site"/trainingbot_operator \
+        "$site"/trainingbot_migrations >/dev/null \
  # The sample course at a fixed path for CONTENT_DIR, whatever the venv's layout.
  && mkdir -p /opt/training-bot \
- && ln -s "$site/trainingbot/content/courses" /opt/training-bot/courses \
- # Bytecode made now, as the venv is read-only at run time; except for the kubernetes client:
- # 25 MB of bytecode for generated code only the operator imports, once per start (about 2 s
- # more without it), and the difference between an image above 250 MB and one below.
- && /opt/venv/bin/python -m compileall -q -j 0 -x '/site-packages/kubernetes/' "$site" >/dev/null
+ && ln -s "$site/trainingbot/content/courses" /opt/training-bot/courses
 
 # ---------------------------------------------------------------------------------------------
 # pgclient: Debian bookworm's PostgreSQL client without its Perl wrappers (scripts/image/pg-client.sh).

@@ -176,7 +176,10 @@ async def test_webhook_mode_passes_the_smoke_check_with_its_secret(
         return await http_status(http, f"{bot.ops_url}/ready") == 200
 
     await eventually(ready, START_WITHIN, "the bot in the container to be ready")
-    assert emulator.webhook_url == env["WEBHOOK_URL"]
+    # setWebhook runs beside readiness (retried until the Bot API answers): wait for it.
+    await eventually(
+        lambda: emulator.webhook_url == env["WEBHOOK_URL"], 60, "the bot to set its webhook"
+    )
     smoke = await containers.run(
         "smoke",
         "--target",
