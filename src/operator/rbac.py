@@ -23,7 +23,7 @@ NAMESPACED_RULES: list[PolicyRule] = [
     # operator writes the status. Children's ownerReferences set blockOwnerDeletion, which
     # needs update on the owner's finalizers subresource.
     _rule("trainingbot.dev", ["trainingbots"], ["get", "list", "watch", "patch"]),
-    _rule("trainingbot.dev", ["trainingbots/status"], ["get", "patch"]),
+    _rule("trainingbot.dev", ["trainingbots/status"], ["patch"]),
     _rule("trainingbot.dev", ["trainingbots/finalizers"], ["update"]),
     # Children, server-side applied (patch; create when absent) and removed when not wanted.
     _rule("", ["serviceaccounts"], ["create", "patch"]),
@@ -42,9 +42,8 @@ NAMESPACED_RULES: list[PolicyRule] = [
     # Credential rotation: the checksum of referenced Secrets and the content ConfigMap, and
     # their watch events.
     _rule("", ["secrets", "configmaps"], ["get", "list", "watch"]),
-    # Events about each step of a rollout.
+    # Events about each step of a rollout (kopf posts core/v1 Events).
     _rule("", ["events"], ["create"]),
-    _rule("events.k8s.io", ["events"], ["create"]),
     # kopf's peering in the watched namespaces (--namespace mode).
     _rule("kopf.dev", ["kopfpeerings"], ["get", "list", "watch", "patch"]),
 ]

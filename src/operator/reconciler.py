@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
 from trainingbot_operator import metrics, naming, rollout
 from trainingbot_operator.k8s import (
     CONFIG_MAP,
@@ -90,7 +91,11 @@ class Reconciler:
             body = self.kube.get(TRAINING_BOT, namespace, name)
             if body is None or body["metadata"].get("deletionTimestamp"):
                 return None
-            decision = self.round(body, full=full)
+            try:
+                decision = self.round(body, full=full)
+            except ValidationError as exc:
+                self.report_unreadable_spec(body, exc)
+                return None  # nothing to do until the spec changes
             full = False
             delay = decision.requeue_after
             if delay != 0:
@@ -121,6 +126,34 @@ class Reconciler:
                 checksum, _ = self._config_checksum(meta["namespace"], render_spec)
         self.execute(body, spec, render_spec, observed, decision, checksum, full=full)
         return decision
+
+    def report_unreadable_spec(self, body: Mapping[str, Any], exc: ValidationError) -> None:
+        """A spec the API server accepted but the operator cannot read (an older operator
+        than the CRD, or a field edited around validation): say so instead of failing on."""
+        meta = body["metadata"]
+        problems = "; ".join(
+            f"spec.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            for e in exc.errors(include_input=False, include_url=False)
+        )
+        message = (
+            f"the operator cannot read this spec ({problems}); it changes nothing until the "
+            "spec is fixed, or the operator is upgraded to the CRD's version"
+        )
+        current = body.get("status") or {}
+        if current.get("message") == message:
+            return
+        self.kube.patch_status(
+            TRAINING_BOT,
+            meta["namespace"],
+            meta["name"],
+            {
+                "phase": "Failed",
+                "message": message,
+                "observedGeneration": int(meta.get("generation", 1)),
+            },
+        )
+        self.post_event(body, rollout.Event("Warning", "UnreadableSpec", message))
+        logger.warning("TrainingBot %s/%s: %s", meta["namespace"], meta["name"], message)
 
     # -- observe ---------------------------------------------------------------------------------
 

@@ -37,7 +37,13 @@ V3 = "example.org/telegram-training-bot:1.4.0"
 
 # Lines that must never appear in an operator's output: a handler that raised, a reconcile
 # that failed (an API error the operator did not expect), kopf giving up on something.
-FORBIDDEN = ("Traceback", "Reconciling failed", "failed with an exception", "Unhandled")
+FORBIDDEN = (
+    "Traceback",
+    "Reconciling failed",
+    "failed with an exception",
+    "Unhandled",
+    "orbidden",
+)  # a 403: the operator's RBAC lacks something it uses
 
 
 def fast_spec(**overrides: Any) -> dict[str, Any]:
@@ -373,6 +379,7 @@ def kopf_operator(namespace: str, kubeconfig: Path) -> Iterator[LogCollector]:
     assert_clean(collector.output + "\n" + runner.output)
     assert "Activity 'start' succeeded" in collector.output
     assert "Activity 'stop' succeeded" in collector.output
+    assert "Handler 'watch' succeeded" in collector.output  # the TrainingBot watch worked
 
 
 def free_port() -> int:
@@ -384,7 +391,13 @@ def free_port() -> int:
 class OperatorProcess:
     """The `training-bot-operator` command in a process of its own (so that it can be killed)."""
 
-    def __init__(self, namespace: str, kubeconfig: Path, log: Path) -> None:
+    def __init__(
+        self,
+        namespace: str,
+        kubeconfig: Path,
+        log: Path,
+        peering: tuple[str, ...] = ("--standalone",),
+    ) -> None:
         self.metrics_port = free_port()
         self.health_port = free_port()
         self.log = log
@@ -397,7 +410,7 @@ class OperatorProcess:
                 "trainingbot_operator.main",
                 "--namespace",
                 namespace,
-                "--standalone",
+                *peering,
                 "--log-format",
                 "text",
                 "--metrics-port",
@@ -414,12 +427,20 @@ class OperatorProcess:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
             return response.read().decode()
 
+    def stop(self) -> None:
+        """SIGTERM: the graceful exit (kopf tells its peers that it leaves)."""
+        self._end(signal.SIGTERM, timeout=60)
+
     def kill(self) -> None:
         """SIGKILL: no cleanup, no goodbye, as a node failure or an OOM kill would do it."""
+        self._end(signal.SIGKILL, timeout=30)
+
+    def _end(self, signum: int, timeout: float) -> None:
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-        self._stream.close()
+            self.process.send_signal(signum)
+        self.process.wait(timeout=timeout)
+        if not self._stream.closed:
+            self._stream.close()
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")

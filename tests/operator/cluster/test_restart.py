@@ -92,3 +92,60 @@ def test_an_operator_killed_mid_rollout_is_resumed_by_the_next_one(
         assert reasons.count("MigrationStarted") == 2  # v1's and v2's
         assert reasons.count("RolloutSucceeded") == 2
         kube.kubectl("delete", "trainingbots", "--all", "-n", cluster.namespace, "--timeout=60s")
+
+
+def test_with_peering_a_second_replica_stands_by_and_takes_over(
+    cluster: Cluster, kube, operator_kubeconfig, tmp_path
+):
+    kube.apply(
+        {
+            "apiVersion": "kopf.dev/v1",
+            "kind": "KopfPeering",
+            "metadata": {"name": "trainingbot-operator"},
+        },
+        cluster.namespace,
+    )
+    peering = ("--peering", "trainingbot-operator", "--priority")
+    active = OperatorProcess(
+        cluster.namespace, operator_kubeconfig, tmp_path / "active.log", peering=(*peering, "100")
+    )
+    standby = OperatorProcess(
+        cluster.namespace, operator_kubeconfig, tmp_path / "standby.log", peering=(*peering, "10")
+    )
+    try:
+        # Both replicas announce themselves; with --peering each starts paused and only the
+        # one that finds no peer of higher priority resumes.
+        cluster.wait(
+            lambda: (
+                len(
+                    kube.kubectl_json(
+                        "get", "kopfpeering", "trainingbot-operator", "-n", cluster.namespace
+                    ).get("status")
+                    or {}
+                )
+                == 2
+            ),
+            "both replicas in the KopfPeering",
+        )
+        cluster.wait(lambda: "Resuming operations" in active.output(), "the active replica")
+        cluster.apply_bot("oncall", fast_spec())
+        cluster.wait_ready("oncall", V1)
+        mine = f"TrainingBot {cluster.namespace}/oncall:"
+        assert mine in active.output()
+        assert mine not in standby.output()  # it never acted
+        assert "Resuming operations" not in standby.output()
+
+        active.stop()  # a graceful exit tells the peers at once
+        cluster.wait(
+            lambda: "Resuming operations after the pause" in standby.output(),
+            "the standby replica to take over",
+        )
+        cluster.patch_bot("oncall", {"image": V2})
+        cluster.wait_ready("oncall", V2)
+        assert f"{mine} StartMigration: migration Job" in standby.output()
+        kube.kubectl("delete", "trainingbots", "--all", "-n", cluster.namespace, "--timeout=60s")
+    finally:
+        active.kill()
+        standby.stop()
+    assert_clean(active.output())
+    assert_clean(standby.output())
