@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import kubernetes
+import urllib3
 from kubernetes.client import ApiClient, ApiException, Configuration
 from trainingbot_operator import models, naming
 
@@ -26,6 +27,8 @@ logger = logging.getLogger(__name__)
 FIELD_MANAGER = naming.MANAGED_BY
 # Short requests only (no watches here): a stuck API server must not stall a reconcile forever.
 REQUEST_TIMEOUT = (10, 30)
+# A log goes through the node's kubelet, which may be the very thing that is down.
+LOG_REQUEST_TIMEOUT = (5, 10)
 SERVICE_ACCOUNT_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 
 
@@ -128,6 +131,7 @@ class Kube:
         body: Any = None,
         content_type: str = "application/json",
         raw: bool = False,
+        timeout: tuple[float, float] = REQUEST_TIMEOUT,
     ) -> Any:
         headers = {"Accept": "application/json", "Content-Type": content_type}
         method, url, headers, body, _ = self.api_client.param_serialize(
@@ -139,7 +143,7 @@ class Kube:
             auth_settings=["BearerToken"],
         )
         response = self.api_client.call_api(
-            method, url, header_params=headers, body=body, _request_timeout=REQUEST_TIMEOUT
+            method, url, header_params=headers, body=body, _request_timeout=timeout
         )
         response.read()
         if not 200 <= response.status <= 299:
@@ -185,11 +189,18 @@ class Kube:
         if container:
             query.append(("container", container))
         try:
-            text = self._request("GET", POD.path(namespace, pod, "log"), query=query, raw=True)
-        except ApiException as exc:
-            if exc.status in (400, 404):
-                return None  # no such pod, or its container never started
-            raise
+            text = self._request(
+                "GET",
+                POD.path(namespace, pod, "log"),
+                query=query,
+                raw=True,
+                timeout=LOG_REQUEST_TIMEOUT,
+            )
+        except (ApiException, urllib3.exceptions.HTTPError) as exc:
+            # Best effort: no such pod, a container that never started, or a node whose kubelet
+            # does not answer. The failure is reported without its log rather than not at all.
+            logger.debug("No log of pod %s/%s: %s", namespace, pod, exc)
+            return None
         return str(text).rstrip() or None
 
     # -- writes ---------------------------------------------------------------------------------

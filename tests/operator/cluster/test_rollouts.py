@@ -80,6 +80,7 @@ def test_a_failed_migration_keeps_the_old_version_serving(cluster: Cluster, oper
     assert "BackoffLimitExceeded" in migrated["message"]
     assert f"still runs {V1}" in migrated["message"]
     assert "kubectl logs job/" in migrated["message"]
+    assert "Last log lines" in migrated["message"]  # the tail of the failed pod's log
     assert status["migration"]["phase"] == "Failed"
     assert status["stableImage"] == V1
     # The Deployment is exactly as it was; the old pods keep serving.
