@@ -433,7 +433,8 @@ class _Plan:
         dep = obs.deployment
         desired = obs.spec.effective_replicas
         ready = dep.ready if dep is not None else 0
-        applied = deployment_image or (dep.applied_image if dep is not None else None)
+        # What the Deployment runs after this round (a person's rollback included).
+        running = deployment_image or (dep.image if dep is not None else None)
         if phase is Phase.READY:
             self.condition(cond.READY, cond.TRUE, "Ready", message)
         else:
@@ -446,7 +447,7 @@ class _Plan:
             phase=phase,
             message=_clip(message),
             observed_generation=obs.generation,
-            image=applied or obs.status.image,
+            image=running or obs.status.image,
             ready=f"{ready}/{desired}",
             replicas=desired,
             ready_replicas=ready,

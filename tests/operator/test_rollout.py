@@ -534,6 +534,7 @@ def test_a_manual_rollout_undo_is_recorded_and_left_standing():
     assert decision.status.phase is Phase.ROLLED_BACK
     assert decision.status.manual_rollback.image == f.OLD
     assert decision.status.manual_rollback.applied_image == f.NEW
+    assert decision.status.image == f.OLD  # the IMAGE column shows what runs
     rolled_back = condition(decision, cond.ROLLED_BACK)
     assert (rolled_back.status, rolled_back.reason) == (cond.TRUE, "ManualRollback")
     assert "until the TrainingBot's spec changes" in rolled_back.message

@@ -205,6 +205,7 @@ def test_a_manual_rollout_undo_is_left_standing_until_the_spec_changes(
     status = cluster.wait_phase("oncall", "RolledBack")
     assert status["manualRollback"]["image"] == V1
     assert status["manualRollback"]["appliedImage"] == V2
+    assert status["image"] == V1
     rolled_back = cluster.condition("oncall", "RolledBack")
     assert (rolled_back["status"], rolled_back["reason"]) == ("True", "ManualRollback")
     assert "until the TrainingBot's spec changes" in rolled_back["message"]
