@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import socket
 import subprocess
@@ -14,7 +15,7 @@ import aiohttp
 import asyncpg
 import pytest
 
-from tests.runtime.conftest import (
+from tests.runtime.support import (
     REPO,
     SECRET_HEADER,
     bot_environment,
@@ -226,7 +227,7 @@ async def test_polling_resumes_by_itself_when_the_other_poller_is_gone(
 async def test_secrets_never_reach_the_logs_the_metrics_or_readiness(
     emulator, postgres_server, runtime_template, sentinel_group, bot_process, http
 ):
-    from tests.runtime.conftest import copy_database
+    from tests.runtime.support import copy_database
 
     database_url = copy_database(postgres_server, runtime_template)
     env = bot_environment(emulator, database_url, redis=sentinel_group.env(), LOG_LEVEL="DEBUG")
@@ -399,3 +400,38 @@ async def test_smoke_command_passes_against_a_healthy_bot_and_fails_otherwise(
     nothing = await smoke("--target", f"http://127.0.0.1:{free_port()}", "--timeout", "2")
     assert nothing.returncode == 1
     assert "FAIL health no answer" in nothing.stdout
+
+
+async def test_the_runbooks_pytest_smoke_suite_checks_a_named_target(
+    emulator, database_url, redis_server, start_bot
+):
+    bot = await start_bot(bot_environment(emulator, database_url, REDIS_URL=redis_server.url))
+    env = {
+        **os.environ,
+        "SMOKE_PRODUCTION_URL": bot.ops_url,
+        "SMOKE_PRODUCTION_WEBHOOK_URL": bot.webhook_url,
+        "SMOKE_PRODUCTION_WEBHOOK_SECRET": bot.secret,
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "tests/smoke/",
+        "--target=production",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-rA",
+    ]
+    result = await asyncio.to_thread(
+        subprocess.run, command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 passed" in result.stdout
+
+    env["SMOKE_PRODUCTION_URL"] = f"http://127.0.0.1:{free_port()}"
+    result = await asyncio.to_thread(
+        subprocess.run, command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1
+    assert "FAIL health no answer" in result.stdout

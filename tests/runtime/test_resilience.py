@@ -9,7 +9,7 @@ import time
 import pytest
 from trainingbot.db import migrate
 
-from tests.runtime.conftest import (
+from tests.runtime.support import (
     COURSE_START,
     SECRET_HEADER,
     advance,

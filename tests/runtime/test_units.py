@@ -350,3 +350,26 @@ def test_the_smoke_update_is_a_valid_telegram_update():
     update = Update.model_validate(json.loads(json.dumps(smoke_update())))
     assert update.message.text == "/help" and update.update_id < 0
     assert update.message.from_user.id == SMOKE_USER_ID
+
+
+async def test_response_models_stay_built_across_garbage_collections():
+    import gc
+
+    from aiogram import Bot
+    from aiogram.methods.base import Response
+    from aiogram.types import Message
+    from trainingbot.runtime.responses import PinResponseModels, pin_response_models
+    from trainingbot.runtime.updates import DryRunSession
+
+    bot = Bot(TOKEN, session=DryRunSession())
+    pin_response_models(bot)
+    pin_response_models(bot)
+    assert sum(isinstance(m, PinResponseModels) for m in bot.session.middleware) == 1
+    await bot.session.middleware[0](lambda b, m: _done(), bot, SendMessage(chat_id=1, text="x"))
+    before = id(Response[Message])
+    gc.collect()
+    assert id(Response[Message]) == before
+
+
+async def _done():
+    return None

@@ -9,7 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from trainingbot.smoke import REQUIRED_METRICS, SMOKE_USER_ID, smoke_update
 
-from tests.runtime.conftest import (
+from tests.runtime.support import (
     COURSE_START,
     SECRET_HEADER,
     bot_environment,

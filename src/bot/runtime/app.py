@@ -33,6 +33,7 @@ from trainingbot.metrics import BotMetrics
 from trainingbot.runtime.backoff import Backoff, sleep_unless
 from trainingbot.runtime.ops import OpsServer, RuntimeState
 from trainingbot.runtime.polling import Poller
+from trainingbot.runtime.responses import pin_response_models
 from trainingbot.runtime.updates import (
     FatalConfigurationError,
     UpdateProcessor,
@@ -183,6 +184,7 @@ class Runtime:
     async def _serve(self) -> int:
         app, settings = self.app, self.settings
         install_handler_context(app.dispatcher)
+        pin_response_models(app.bot)
         processor = UpdateProcessor(app)
         telegram = settings.telegram
         if telegram.bot_mode is BotMode.WEBHOOK:
