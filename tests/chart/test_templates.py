@@ -348,3 +348,15 @@ def test_a_bot_keeps_its_own_image_namespace_and_configmap():
 def test_the_bots_follow_image_tag_changes_unless_they_pin_one():
     docs = render({"image": {"tag": "9.9.9"}, "bots": [bot_values("a")]})
     assert one(docs, "TrainingBot", "a")["spec"]["image"] == "telegram-training-bot:9.9.9"
+
+
+def test_every_helper_has_a_doc_comment():
+    import re
+
+    for path in sorted((CHART / "templates").glob("_*.tpl")):
+        text = path.read_text()
+        for match in re.finditer(r'\{\{-? define "([^"]+)" -?\}\}', text):
+            before = text[: match.start()].rstrip()
+            assert before.endswith("*/}}"), f"{path.name}: {match[1]} has no doc comment"
+            comment = before[before.rfind("{{/*") :]
+            assert match[1] in comment, f"{path.name}: the comment above {match[1]} is not its own"
