@@ -130,9 +130,17 @@ def resolve_target(
     return Target(
         name=name,
         url=url,
-        webhook_url=webhook_url or setting("WEBHOOK_URL") or default_webhook_url(url),
+        webhook_url=listener_url(webhook_url or setting("WEBHOOK_URL") or default_webhook_url(url)),
         webhook_secret=webhook_secret or setting("WEBHOOK_SECRET"),
     )
+
+
+def listener_url(url: str) -> str:
+    """A webhook URL given as the listener only (`http://bot-webhook:8081`) gets the path."""
+    parts = urlsplit(url)
+    if parts.path in ("", "/"):
+        return urlunsplit((parts.scheme, parts.netloc, WEBHOOK_PATH, parts.query, ""))
+    return url
 
 
 def _request(

@@ -232,3 +232,25 @@ async def test_the_same_update_given_to_two_bot_processes_takes_effect_once(
     expected = len(await settle(control, 0.5))
     for user_id in users:
         assert len(emulator.trainee(user_id).messages) == expected
+
+
+async def test_run_polling_serves_a_bot_app_for_the_duration_of_a_block(
+    emulator, database_url, redis_server
+):
+    from trainingbot.runtime.polling import run_polling
+
+    from tests.runtime.support import bot_environment as environment
+    from tests.runtime.support import fast_app, settings_from
+
+    settings = settings_from(
+        environment(emulator, database_url, mode="polling", REDIS_URL=redis_server.url)
+    )
+    app = await fast_app(settings, None)
+    try:
+        async with run_polling(app, poll_timeout=1) as poller:
+            trainee = await enroll(emulator)
+            assert trainee.messages
+        assert poller.offset is not None
+        assert emulator.pending_update_count == 0
+    finally:
+        await app.close()

@@ -288,6 +288,8 @@ def test_named_targets_resolve_from_the_environment():
     assert target.webhook_url == "http://bot.internal:8081/telegram/webhook"
     assert target.webhook_secret == "s"
     assert resolve_target("staging", environ={}).url == "http://localhost:8080"
+    listener = resolve_target("http://bot-metrics:8080", "http://bot-webhook:8081", "x", {})
+    assert listener.webhook_url == "http://bot-webhook:8081/telegram/webhook"
     explicit = resolve_target("http://127.0.0.1:9000", "http://w/telegram/webhook", "x", {})
     assert (explicit.url, explicit.webhook_url, explicit.webhook_secret) == (
         "http://127.0.0.1:9000",

@@ -211,3 +211,21 @@ async def test_updates_of_many_trainees_at_once_are_all_answered(emulator, webho
     for trainee in trainees:
         await trainee.next_message(15)
     await emulator.wait_until_delivered(10)
+
+
+async def test_bot_api_errors_are_counted_and_logged_and_the_bot_carries_on(
+    emulator, webhook_bot, caplog
+):
+    trainee = await enroll(emulator)
+    emulator.fail_next("sendMessage", 500, times=3)
+    emulator.fail_next("editMessageText", 400, "Bad Request: message to edit not found")
+    await trainee.send("/progress")
+    await settle(trainee, 1.5)
+    await trainee.send("/help")
+    assert (await trainee.next_message(15)).text
+    assert (
+        webhook_bot.sample("bot_telegram_api_requests_total", method="sendMessage", status="500")
+        >= 1
+    )
+    assert any(r.levelname in {"WARNING", "ERROR"} for r in caplog.records)
+    assert not webhook_bot.task.done()

@@ -33,7 +33,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from urllib.parse import urlsplit
 
 from aiogram.exceptions import TelegramConflictError, TelegramUnauthorizedError
@@ -283,3 +283,24 @@ class Poller:
             self.conflict_clear_after,
         )
         return True
+
+
+@contextlib.asynccontextmanager
+async def run_polling(app: AppLike, *, poll_timeout: int = 10) -> AsyncIterator[Poller]:
+    """The runtime's poller for the duration of the block (for the demo and tests).
+
+    `app` is a `BotApp` (its `metrics` are used). On exit the poller stops, the batch in
+    progress finishes and is confirmed.
+    """
+    metrics = getattr(app, "metrics", None) or BotMetrics()
+    poller = Poller(app, UpdateProcessor(app), RuntimeState(), metrics, poll_timeout=poll_timeout)
+    task = asyncio.ensure_future(poller.run())
+    try:
+        yield poller
+    finally:
+        poller.stop()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), poll_timeout + 15)
+        except TimeoutError:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
