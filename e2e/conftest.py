@@ -89,6 +89,9 @@ def platform(kube: KubeCluster, tmp_path_factory) -> Platform:
     backing.install(platform)
     host_operator = start_host_operator(platform) if simulated else None
     yield platform
+    # The bots go first, while the operator still runs to release their finalizers; the
+    # chart's pre-delete hook would do it on a real cluster, but on kwok its pod is a fake.
+    kube.kubectl("delete", "trainingbots", "--all", "-n", namespace, "--timeout=120s", check=False)
     if host_operator is not None:
         stop_process(host_operator, timeout=20)
         platform.operator_log.close()

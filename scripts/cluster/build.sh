@@ -60,13 +60,29 @@ make_wrapper "$work_dir/etcd" go.etcd.io/etcd/server/v3 "$ETCD_VERSION" "$ETCD_V
 build_in "$work_dir/etcd" etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" \
   "-X go.etcd.io/etcd/api/v3/version.GitSHA=${ETCD_VERSION}"
 
-for tool in "kwok sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "helm helm.sh/helm/v3/cmd/helm@$HELM_VERSION"; do
-  set -- $tool
-  if [ -x "$bin_dir/$1" ]; then log "$1: cached"; continue; fi
+install_tool() {  # name module@version [ldflags]
+  if [ -x "$bin_dir/$1" ]; then log "$1: cached"; return; fi
   log "$1: installing $2"
-  started=$SECONDS
-  GOBIN="$bin_dir" go install -trimpath -ldflags "-s -w" "$2"
+  local started=$SECONDS
+  GOBIN="$bin_dir" go install -trimpath -ldflags "-s -w ${3:-}" "$2"
   log "$1: built in $((SECONDS - started)) s"
+}
+
+install_tool kwok "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+# As helm's own Makefile does: its version, and the Kubernetes version its `template` and
+# `lint` assume (from the client-go it is built with), or it assumes 1.20 and refuses charts
+# that require a newer Kubernetes.
+helm_k8s_minor=$(sed -n 's/^[[:space:]]*k8s.io\/client-go v0\.\([0-9]*\)\..*/\1/p' \
+  "$(go env GOMODCACHE)/cache/download/helm.sh/helm/v3/@v/$HELM_VERSION.mod" 2>/dev/null || true)
+if [ -z "$helm_k8s_minor" ]; then
+  (cd "$work_dir" && go mod download "helm.sh/helm/v3@$HELM_VERSION")
+  helm_k8s_minor=$(sed -n 's/^[[:space:]]*k8s.io\/client-go v0\.\([0-9]*\)\..*/\1/p' \
+    "$(go env GOMODCACHE)/cache/download/helm.sh/helm/v3/@v/$HELM_VERSION.mod")
+fi
+helm_ldflags="-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+for pkg in pkg/chartutil pkg/lint/rules; do
+  helm_ldflags+=" -X helm.sh/helm/v3/$pkg.k8sVersionMajor=1 -X helm.sh/helm/v3/$pkg.k8sVersionMinor=$helm_k8s_minor"
 done
+install_tool helm "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" "$helm_ldflags"
 
 echo "$bin_dir"
