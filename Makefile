@@ -6,7 +6,7 @@ PYTEST := $(VENV)/bin/pytest
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: help bootstrap venv demo test lint test-unit test-services test-cluster test-image e2e \
-        e2e-kind cluster-binaries cluster-up cluster-down image bench load-test clean
+        e2e-kind cluster-binaries cluster-up cluster-down image bench load-test generate clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -63,6 +63,10 @@ bench: bootstrap ## the throughput/latency/memory benchmark; numbers go to docs/
 
 load-test: venv ## synthetic trainees against a bot behind the emulator: make load-test TARGET=local USERS=100 DURATION=1m
 	scripts/run_load_test.sh $(or $(TARGET),local) $(or $(USERS),50) $(or $(DURATION),1m)
+
+generate: venv ## rewrite derived files: the chart's CRDs, RBAC, schema and docs tables; monitoring/alerts.yml
+	$(PY) charts/generate.py
+	$(PY) scripts/render_monitoring.py
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache
