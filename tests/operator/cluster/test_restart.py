@@ -106,34 +106,42 @@ def test_with_peering_a_second_replica_stands_by_and_takes_over(
         cluster.namespace,
     )
     peering = ("--peering", "trainingbot-operator", "--priority")
+
+    def peers() -> int:
+        found = kube.kubectl_json(
+            "get", "kopfpeering", "trainingbot-operator", "-n", cluster.namespace
+        )
+        return len(found.get("status") or {})
+
+    def paused(replica: OperatorProcess) -> bool:
+        # With --peering a replica starts paused; kopf logs each change of mind after that.
+        log = replica.output()
+        return log.rfind("Pausing operations") >= log.rfind("Resuming operations")
+
     active = OperatorProcess(
         cluster.namespace, operator_kubeconfig, tmp_path / "active.log", peering=(*peering, "100")
     )
-    standby = OperatorProcess(
-        cluster.namespace, operator_kubeconfig, tmp_path / "standby.log", peering=(*peering, "10")
-    )
+    standby = None
     try:
-        # Both replicas announce themselves; with --peering each starts paused and only the
-        # one that finds no peer of higher priority resumes.
-        cluster.wait(
-            lambda: (
-                len(
-                    kube.kubectl_json(
-                        "get", "kopfpeering", "trainingbot-operator", "-n", cluster.namespace
-                    ).get("status")
-                    or {}
-                )
-                == 2
-            ),
-            "both replicas in the KopfPeering",
+        cluster.wait(lambda: peers() == 1 and not paused(active), "the first replica active")
+        standby = OperatorProcess(
+            cluster.namespace,
+            operator_kubeconfig,
+            tmp_path / "standby.log",
+            peering=(*peering, "10"),
         )
-        cluster.wait(lambda: "Resuming operations" in active.output(), "the active replica")
+        cluster.wait(lambda: peers() == 2, "both replicas in the KopfPeering")
+        cluster.wait(
+            lambda: "Initial authentication has finished" in standby.output(),
+            "the second replica started",
+        )
+        assert paused(standby)
         cluster.apply_bot("oncall", fast_spec())
         cluster.wait_ready("oncall", V1)
         mine = f"TrainingBot {cluster.namespace}/oncall:"
         assert mine in active.output()
         assert mine not in standby.output()  # it never acted
-        assert "Resuming operations" not in standby.output()
+        assert paused(standby) and not paused(active)
 
         active.stop()  # a graceful exit tells the peers at once
         cluster.wait(
@@ -146,6 +154,8 @@ def test_with_peering_a_second_replica_stands_by_and_takes_over(
         kube.kubectl("delete", "trainingbots", "--all", "-n", cluster.namespace, "--timeout=60s")
     finally:
         active.kill()
-        standby.stop()
+        if standby is not None:
+            standby.stop()
     assert_clean(active.output())
+    assert standby is not None
     assert_clean(standby.output())
