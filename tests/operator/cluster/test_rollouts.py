@@ -10,7 +10,7 @@ from tests.operator.cluster.support import V1, V2, V3, Cluster, fast_spec
 pytestmark = pytest.mark.cluster
 
 # A migration that runs long enough for the test to see the Deployment wait for it.
-SLOW_JOB = {"kwok.trainingbot.dev/run-seconds": "3"}
+SLOW_JOB = {"kwok.trainingbot.dev/run-seconds": "5"}
 
 
 def ready_at_v1(cluster: Cluster, name: str = "oncall", **overrides) -> None:
