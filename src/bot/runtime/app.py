@@ -16,6 +16,7 @@ refused (environment, course content, or the token or webhook URL by the Bot API
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import platform
 import signal
@@ -26,8 +27,10 @@ from importlib import metadata
 from typing import Any
 
 import aiogram
+from aiogram.utils.token import TokenValidationError
 from prometheus_client import disable_created_metrics
 from trainingbot.config import BotMode, ConfigError, Settings, load_settings
+from trainingbot.content import ContentError
 from trainingbot.logs import Redactor, configure_logging, install_handler_context, secrets_of
 from trainingbot.metrics import BotMetrics
 from trainingbot.runtime.backoff import Backoff, sleep_unless
@@ -65,9 +68,22 @@ EXIT_CONFIG = 2
 
 
 def _is_config_error(exc: BaseException) -> bool:
-    """Errors that mean "fix the configuration", raised by the factory or aiogram."""
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    return bool(names & {"ContentError", "TokenValidationError", "ConfigError"})
+    """Errors that mean "fix the configuration": invalid course content, a malformed token."""
+    return isinstance(exc, ContentError | TokenValidationError | ConfigError)
+
+
+def freeze_startup_objects() -> None:
+    """Exempt what exists after start-up from the garbage collector's full passes.
+
+    aiogram's models, the course catalog and the rest of what start-up builds are about 200 000
+    objects that live as long as the process. A full collection walks all of them: about
+    190 ms on this project's machine, a pause of every update in flight and the largest part
+    of the bot's P99 latency (`bench/`). Frozen, they are skipped; what updates allocate is
+    collected as before.
+    """
+    gc.collect()
+    gc.freeze()
+    log.debug("froze %d start-up objects", gc.get_freeze_count())
 
 
 class Runtime:
@@ -185,6 +201,7 @@ class Runtime:
         app, settings = self.app, self.settings
         install_handler_context(app.dispatcher)
         pin_response_models(app.bot)
+        freeze_startup_objects()
         processor = UpdateProcessor(app)
         telegram = settings.telegram
         if telegram.bot_mode is BotMode.WEBHOOK:

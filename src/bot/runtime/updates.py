@@ -38,17 +38,11 @@ from aiogram.client.session.base import BaseSession
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import TelegramMethod
 from aiogram.types import Message, Update
+from trainingbot.db.errors import UpdateNotRecorded
 from trainingbot.logs import update_context
 from trainingbot.smoke import SMOKE_USER_ID
 
 log = logging.getLogger("trainingbot.updates")
-
-try:  # the bot core's exception for "the update could not be recorded in PostgreSQL"
-    from trainingbot.db import UpdateNotRecorded
-except ImportError:  # pragma: no cover - until trainingbot.db provides it
-
-    class UpdateNotRecorded(Exception):  # type: ignore[no-redef]
-        """Placeholder: the database could not record the update."""
 
 
 class FatalConfigurationError(Exception):
