@@ -213,6 +213,9 @@ async def run_trainees(
     trainees = [emulator.trainee(first_user_id + i, f"Load {i}") for i in range(users)]
 
     async def one(trainee: Any) -> None:
+        # People arrive one by one, not all in the same millisecond: with a think time, each
+        # trainee starts after a pause of its own.
+        await asyncio.sleep(think())
         try:
             await walk.run(trainee, budget, recorder, think)
         except Exception as exc:  # a walk must not take the others down
