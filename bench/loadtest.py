@@ -137,6 +137,13 @@ async def run_local(args: argparse.Namespace) -> int:
             )
             await bot.wait_ready(emulator)
             print(f"bot ready ({args.mode}, pid {bot.pid}, log {bot.log_path})", flush=True)
+            if args.rate_limits == "on":
+                print(
+                    "outgoing rate limits on, as in production: replies are paced to "
+                    "Telegram's 30 messages/s overall and about 1/s per chat "
+                    "(--rate-limits off measures the bot itself)",
+                    flush=True,
+                )
             started = time.perf_counter()
             recorder = await run_trainees(
                 emulator,
