@@ -4,7 +4,6 @@ killed under Sentinel, the same update given to two bot processes at once."""
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 from trainingbot.db import migrate
@@ -154,12 +153,11 @@ async def test_redis_master_failover_mid_conversation_the_bot_carries_on(
     await advance(trainee)  # into the lesson's quiz: conversation state lives in Redis now
 
     # The answer arrives while the master is dead and not yet replaced (Sentinel takes about
-    # 2 s to promote the replica).
+    # 2 s to promote the replica). "Within seconds" is the wait below: Telegram's clients give
+    # up on a button after about 15 s, so the answer must come before that.
     failover = asyncio.ensure_future(asyncio.to_thread(sentinel_group.kill_master))
     await asyncio.sleep(0.3)
-    started = time.monotonic()
-    reply = await advance(trainee, within=30)
-    recovered_in = time.monotonic() - started
+    reply = await advance(trainee, within=15)
     await failover
     assert reply.text or reply.poll
     for _ in range(4):
@@ -167,9 +165,6 @@ async def test_redis_master_failover_mid_conversation_the_bot_carries_on(
     await eventually(lambda: _ready(http, bot), what="readiness with the new master")
     _, report = await readiness(http, bot)
     assert report["checks"]["redis"] == "ok"
-    # Sentinel needs about 2 s (down-after 1 s) to promote the replica; the bot must follow
-    # within seconds, not minutes.
-    assert recovered_in < 20, f"the bot answered {recovered_in:.1f} s after the master died"
 
 
 async def test_the_same_update_given_to_two_bot_processes_takes_effect_once(
