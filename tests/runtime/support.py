@@ -146,6 +146,7 @@ class RunningBot:
             install_signal_handlers=False,
             host="127.0.0.1",
             app_factory=fast_app,
+            freeze_startup=False,
             **runtime_options,
         )
         bot = cls(env, runtime)

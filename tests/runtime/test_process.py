@@ -296,6 +296,8 @@ async def test_secrets_never_reach_the_logs_the_metrics_or_readiness(
     update_lines = [r for r in bot.records() if r["message"] == "update processed"]
     assert update_lines and all("update_id" in r and "chat_id" in r for r in update_lines)
     assert any(r.get("handler", "").startswith("start.") for r in update_lines)
+    # start-up objects are kept out of full garbage collections (see docs/PERFORMANCE.md)
+    assert any(r["message"].startswith("froze ") for r in bot.records())
 
 
 async def _answer_garbage(reader, writer) -> None:

@@ -99,6 +99,7 @@ class Runtime:
         host: str = "0.0.0.0",
         app_factory: AppFactory | None = None,
         poller_options: dict[str, Any] | None = None,
+        freeze_startup: bool = True,
     ) -> None:
         self.settings = settings
         self.redactor = redactor or Redactor(secrets_of(settings))
@@ -108,6 +109,8 @@ class Runtime:
         self.host = host
         self.app_factory = app_factory or _create_app
         self.poller_options = poller_options or {}
+        # Off when the runtime shares its process with other code (tests): a freeze is global.
+        self.freeze_startup = freeze_startup
         self.app: Any = None
         self.ops: OpsServer | None = None
         self.webhook: WebhookServer | None = None
@@ -201,7 +204,8 @@ class Runtime:
         app, settings = self.app, self.settings
         install_handler_context(app.dispatcher)
         pin_response_models(app.bot)
-        freeze_startup_objects()
+        if self.freeze_startup:
+            freeze_startup_objects()
         processor = UpdateProcessor(app)
         telegram = settings.telegram
         if telegram.bot_mode is BotMode.WEBHOOK:
