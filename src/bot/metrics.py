@@ -69,6 +69,12 @@ class BotMetrics:
         self.redis_connected = Gauge(
             "bot_redis_connected", "1 when the last Redis operation succeeded.", registry=r
         )
+        self.database_connected = Gauge(
+            "bot_database_connected",
+            "1 when the last readiness check reached PostgreSQL with the schema at this bot's "
+            "head; 0 when it did not, and until the first check.",
+            registry=r,
+        )
         self.redis_operations = Counter(
             "bot_redis_operations",
             "Redis operations by result (ok, error).",

@@ -168,6 +168,7 @@ class OpsServer:
             )
             checks["database"] = database
             checks["redis"] = redis
+            self.metrics.database_connected.set(1 if database == OK else 0)
             self.metrics.redis_connected.set(1 if redis == OK else 0)
         checks.update(state.problems)
         checks = {name: self.redact(value) for name, value in checks.items()}
