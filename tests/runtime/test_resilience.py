@@ -249,3 +249,33 @@ async def test_run_polling_serves_a_bot_app_for_the_duration_of_a_block(
         assert emulator.pending_update_count == 0
     finally:
         await app.close()
+
+
+async def test_the_database_gauge_follows_the_readiness_check(
+    emulator, own_postgres, redis_server, start_bot, http
+):
+    database_url = copy_database(own_postgres, own_postgres.template)
+    bot = await start_bot(bot_environment(emulator, database_url, REDIS_URL=redis_server.url))
+    await eventually(lambda: _ready(http, bot), what="readiness")
+    assert await _exported(http, bot, "bot_database_connected") == 1
+
+    await asyncio.to_thread(own_postgres.stop, "fast")
+    try:
+        _, report = await eventually(lambda: _not_ready(http, bot), what="readiness to turn false")
+        assert report["checks"]["database"] != "ok"
+        assert await _exported(http, bot, "bot_database_connected") == 0
+        assert await _exported(http, bot, "bot_redis_connected") == 1
+    finally:
+        await asyncio.to_thread(own_postgres.start)
+
+    await eventually(lambda: _ready(http, bot), what="readiness to turn true again")
+    assert await _exported(http, bot, "bot_database_connected") == 1
+
+
+async def _exported(http, bot, name: str) -> float:
+    """The value of an unlabelled series as Prometheus scrapes it from /metrics."""
+    async with http.get(f"{bot.ops_url}/metrics") as resp:
+        text = await resp.text()
+    values = [float(line.split()[1]) for line in text.splitlines() if line.split(" ")[0] == name]
+    assert len(values) == 1, f"{name} exported {len(values)} times"
+    return values[0]
