@@ -7,7 +7,9 @@
   instance polling the token). Each check is bounded in time; concurrent probes share one
   evaluation. 503 with a JSON body naming each check that is not "ok".
 - `/metrics` is Prometheus' text format; resident memory and the database pool's connections
-  are read at scrape time.
+  are read at scrape time, and so are `bot_database_connected` and `bot_redis_connected` (each
+  scrape evaluates readiness, shared with a concurrent probe, so that a bot nobody probes still
+  reports its dependencies).
 
 It starts before the bot is built, so that probes get an answer (and a reason) while the
 database is still out of reach at start-up.
@@ -141,6 +143,7 @@ class OpsServer:
         return web.json_response(report, status=200 if report["ready"] else 503)
 
     async def metrics_view(self, request: web.Request) -> web.Response:
+        await self.readiness()  # sets the dependency gauges; bounded by check_timeout
         self.refresh_gauges()
         body = generate_latest(self.metrics.registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
