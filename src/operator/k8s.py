@@ -169,6 +169,11 @@ class Kube:
         )
         return list(result.get("items", []))
 
+    def any_exist(self, kind: Kind, namespace: str | None) -> bool:
+        """Whether `namespace` (every namespace: None) holds at least one object of `kind`."""
+        result = self._request("GET", kind.path(namespace), query=[("limit", "1")])
+        return bool(result.get("items"))
+
     def served(self, kind: Kind) -> bool:
         """Whether the API server serves this kind now (discovery; no RBAC needed)."""
         group_path = (

@@ -101,7 +101,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         priority=args.priority,
         liveness_endpoint=liveness,
         memo=kopf.Memo(
-            options=Options(metrics_port=args.metrics_port, health_port=args.health_port)
+            options=Options(
+                metrics_port=args.metrics_port,
+                health_port=args.health_port,
+                clusterwide=args.all_namespaces,
+                namespaces=tuple(args.namespaces or ()),
+            )
         ),
     )
     return 0

@@ -40,9 +40,10 @@ MIGRATIONS = Counter(
 )
 WATCH_EVENT_AGE = Gauge(
     "trainingbot_operator_watch_event_age_seconds",
-    "Seconds since the operator last received a TrainingBot watch event. Each TrainingBot's "
-    "periodic resync writes status.lastSyncTime, so a healthy watch delivers an event at least "
-    "once per resync interval while any TrainingBot exists.",
+    "Seconds since the operator last received a TrainingBot watch event, or last found that no "
+    "TrainingBot exists where it serves. Each TrainingBot's periodic resync writes "
+    "status.lastSyncTime, so a healthy watch delivers an event at least once per resync "
+    "interval.",
 )
 PHASE = Gauge(
     "trainingbot_operator_trainingbot_phase",
@@ -54,7 +55,8 @@ COUNTERS = {"rollouts": ROLLOUTS, "rollbacks": ROLLBACKS, "migrations": MIGRATIO
 
 
 class _WatchClock:
-    """When the last TrainingBot watch event arrived (the operator's start counts as one)."""
+    """When the last TrainingBot watch event arrived (the operator's start counts as one, and
+    so does finding no TrainingBot at all: `watchdog`)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

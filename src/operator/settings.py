@@ -14,7 +14,8 @@ from trainingbot_operator import naming
 DEFAULT_PEERING_NAME = "trainingbot-operator"
 #: The periodic full resync of every TrainingBot: static children re-applied, monitoring CRDs
 #: looked up, status.lastSyncTime written (which the watch then delivers: a heartbeat for
-#: `trainingbot_operator_watch_event_age_seconds`).
+#: `trainingbot_operator_watch_event_age_seconds`). With no TrainingBot, the idle-watch check
+#: (`watchdog`) runs at the same interval instead.
 RESYNC_SECONDS = 60.0
 
 
@@ -24,6 +25,10 @@ class Options:
 
     metrics_port: int | None = None
     health_port: int | None = None
+    #: What the operator serves: every namespace, or these (kopf also accepts patterns here).
+    #: Neither (e.g. under `kopf run`): unknown to the operator's own code.
+    clusterwide: bool = False
+    namespaces: tuple[str, ...] = ()
 
 
 def configure(settings: kopf.OperatorSettings) -> None:

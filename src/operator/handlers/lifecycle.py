@@ -1,25 +1,34 @@
-"""Operator start-up and shutdown: settings, credentials, the API client, the liveness probe."""
+"""Operator start-up and shutdown: settings, credentials, the API client, the liveness probe,
+and the idle-watch check (`watchdog`)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
 import kopf
-from trainingbot_operator import k8s, metrics, rollout
+from trainingbot_operator import k8s, metrics, rollout, watchdog
 from trainingbot_operator.reconciler import Reconciler
 from trainingbot_operator.runtime import Runtime
 from trainingbot_operator.settings import Options, configure
 
 
 @kopf.on.startup()
-def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     configure(settings)
     kube = k8s.Kube.from_configuration(k8s.load_configuration())
+    options = memo.get("options") or Options()
     memo.runtime = Runtime(
         reconciler=Reconciler(kube=kube, post_event=post_event),
-        options=memo.get("options") or Options(),
+        options=options,
     )
+    scope = watchdog.listing_scope(clusterwide=options.clusterwide, namespaces=options.namespaces)
+    if scope:
+        memo.idle_watch = asyncio.create_task(
+            watchdog.keep_idle_watch_fresh(kube, scope, metrics.WATCH_CLOCK)
+        )
 
 
 @kopf.on.login()
@@ -29,7 +38,12 @@ def login(**_: Any) -> kopf.ConnectionInfo:
 
 
 @kopf.on.cleanup()
-def stop(memo: kopf.Memo, **_: Any) -> None:
+async def stop(memo: kopf.Memo, **_: Any) -> None:
+    idle_watch = memo.get("idle_watch")
+    if idle_watch is not None:
+        idle_watch.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await idle_watch
     runtime = memo.get("runtime")
     if runtime is not None:
         runtime.reconciler.kube.close()
