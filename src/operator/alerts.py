@@ -33,10 +33,6 @@ TRAININGBOT_NAMESPACE_LABEL = "trainingbot_namespace"
 TRAININGBOT_NAME_LABEL = "trainingbot_name"
 _PER_BOT = (TRAININGBOT_NAMESPACE_LABEL, TRAININGBOT_NAME_LABEL)
 
-#: `bot_errors_total{type}` of an update the bot could not record because PostgreSQL is
-#: unreachable (the webhook answers 503 and Telegram redelivers it).
-DATABASE_UNAVAILABLE_ERROR_TYPE = "database_unavailable"
-
 RESULT_SUCCEEDED = "succeeded"
 RESULT_FAILED = "failed"
 
@@ -44,7 +40,7 @@ RESULT_FAILED = "failed"
 #: operator's metrics module. `result` is `succeeded` or `failed`; rollbacks have a `reason`
 #: (`progress-deadline`, `crash-loop`, `smoke-test`, `monitor-window`, `manual`).
 #: `trainingbot_operator_watch_event_age_seconds` is the time since the operator last received an
-#: event from its TrainingBot watch.
+#: event from its TrainingBot watch, or last found that no TrainingBot exists (nothing to watch).
 OPERATOR_METRICS: Mapping[str, tuple[str, ...]] = {
     "trainingbot_operator_reconciles_total": (*_PER_BOT, "result"),
     "trainingbot_operator_rollouts_total": (*_PER_BOT, "result"),
@@ -64,7 +60,8 @@ DEFAULT_LATENCY_P95_SLO_SECONDS = 1.0
 #: (`models.DEFAULT_RESOURCES`); the operator passes the limit of the Deployment it renders.
 DEFAULT_MEMORY_LIMIT_BYTES = 256 * 1024 * 1024
 #: The operator's resync writes every TrainingBot's status.lastSyncTime once a minute
-#: (settings.RESYNC_SECONDS), which its watch delivers as an event, and the API server ends each
+#: (settings.RESYNC_SECONDS), which its watch delivers as an event; with no TrainingBot, its
+#: idle-watch check restarts the age each minute instead (watchdog.py). The API server ends each
 #: watch after 5 minutes: 15 minutes without an event is three watch lifetimes, a stuck watch.
 DEFAULT_OPERATOR_WATCH_STALE_SECONDS = 900.0
 
@@ -489,22 +486,20 @@ def _redis_disconnected(p: _Params) -> AlertRule:
 
 
 def _database_unavailable(p: _Params) -> AlertRule:
-    errors = _vector("bot_errors_total", p.bot, f'type="{DATABASE_UNAVAILABLE_ERROR_TYPE}"')
     return AlertRule(
         alert="TrainingBotDatabaseUnavailable",
         group=GROUP_BOT,
         priority="P1",
-        # Updates refused for lack of the database in every 2-minute window for 5 minutes.
-        # Only updates that reach a pod are counted: in webhook mode an unready pod receives
-        # none, and then TrainingBotNotProcessingUpdates speaks. A gauge of the readiness
-        # check's database result (as bot_redis_connected is for Redis) would say it directly.
-        expr=f"sum by ({_BY_BOT}) (rate({errors}[2m])) > 0",
+        # The readiness check's database result, which every scrape refreshes: it speaks for
+        # pods that receive no updates too (an unready pod gets no webhook traffic). A
+        # PostgreSQL restart or a managed failover takes a minute or two; five is an outage.
+        expr=f"{_vector('bot_database_connected', p.bot)} == 0",
         for_="5m",
-        summary=f"Training bot {_BOT} cannot use its database",
+        summary=f"Training bot {_POD} cannot use its database",
         description=(
-            f"{_BOT} has refused updates for lack of its database for 5 minutes "
-            '({{ printf "%.2f" $value }}/s): the webhook answers 503 and Telegram keeps them '
-            "for redelivery."
+            f"{_POD} ({_BOT}) has not reached PostgreSQL with the schema it needs for 5 "
+            "minutes: the pod is not ready, and updates it receives are answered 503 and kept "
+            "by Telegram for redelivery. Its /ready says why."
         ),
         runbook_url=p.runbook("TrainingBotDatabaseUnavailable"),
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 from trainingbot_operator import alerts
+from trainingbot_operator.main import build_parser
 
 from tests.monitoring.conftest import MONITORING, ROOT, output, run
 
@@ -81,7 +82,7 @@ def test_scoped_rules_parse(promtool, tmp_path):
 
 BOT_A = 'namespace="team-a", service="oncall-bot-metrics", job="oncall-bot-metrics"'
 BOT_B = 'namespace="team-b", service="other-bot-metrics", job="other-bot-metrics"'
-OPERATOR = 'namespace="trainingbot-system", job="trainingbot-operator", instance="10.0.1.5:8000"'
+OPERATOR = 'namespace="trainingbot-system", job="trainingbot-operator", instance="10.0.1.5:8080"'
 
 
 def _down(bot: str) -> dict:
@@ -110,7 +111,7 @@ def _migration_failed(bot_namespace: str, bot_name: str) -> dict:
             "priority": "P2",
             "namespace": "trainingbot-system",
             "job": "trainingbot-operator",
-            "instance": "10.0.1.5:8000",
+            "instance": "10.0.1.5:8080",
             "trainingbot_namespace": bot_namespace,
             "trainingbot_name": bot_name,
             "result": "failed",
@@ -210,4 +211,9 @@ def test_example_prometheus_config_is_valid_and_names_the_rules_jobs(promtool):
     assert set(jobs) == {alerts.DEFAULT_BOT_JOB, alerts.DEFAULT_OPERATOR_JOB}
     bot_targets = jobs[alerts.DEFAULT_BOT_JOB]["static_configs"][0]["targets"]
     assert bot_targets == ["localhost:8080"], "the bot's operations port is 8080"
+    operator_targets = jobs[alerts.DEFAULT_OPERATOR_JOB]["static_configs"][0]["targets"]
+    operator_port = build_parser().parse_args(["-A"]).metrics_port
+    assert [t.rpartition(":")[2] for t in operator_targets] == [str(operator_port)]
+    chart_values = yaml.safe_load((ROOT / "charts/telegram-training-bot/values.yaml").read_text())
+    assert chart_values["operator"]["metrics"]["port"] == operator_port
     assert jobs[alerts.DEFAULT_BOT_JOB].get("metrics_path", "/metrics") == "/metrics"

@@ -221,7 +221,7 @@ def test_the_operator_health_rules_can_be_left_out():
         ({"selector": {"namespace": 3}}, "selector"),
         ({"operator_selector": {"1job": "x"}}, "operator_selector"),
         ({"trainingbot": {"trainingbot_name": None}}, "trainingbot"),
-        ({"selector": {"type": "x"}}, "clash"),
+        ({"selector": {"state": "x"}}, "clash"),
     ],
 )
 def test_invalid_values_are_refused_with_the_argument_named(options, message):
