@@ -24,6 +24,12 @@ def _migrate(args: argparse.Namespace) -> int:
     return main(revision=args.revision)
 
 
+def _backup(args: argparse.Namespace) -> int:
+    from trainingbot.backup import main
+
+    return main(args.file)
+
+
 def _content_validate(args: argparse.Namespace) -> int:
     from trainingbot.content.validate import main
 
@@ -67,6 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply database migrations (alembic upgrade)")
     migrate.add_argument("--revision", default="head", help="target revision (default: head)")
     migrate.set_defaults(func=_migrate)
+
+    backup = sub.add_parser(
+        "backup",
+        help="pg_dump DATABASE_URL to a file (custom format), the password on no command line",
+    )
+    backup.add_argument("--file", type=Path, required=True, help="the dump to write")
+    backup.set_defaults(func=_backup)
 
     content = sub.add_parser("content", help="work with course files")
     content_sub = content.add_subparsers(dest="content_command", required=True, metavar="ACTION")

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from trainingbot.cli import build_parser
+from trainingbot.config import WEBHOOK_PATH
+from trainingbot.smoke import resolve_target
 from trainingbot_operator import naming
 from trainingbot_operator.specs import common
 from trainingbot_operator.specs.deployment import build_deployment, container_image
@@ -317,11 +320,12 @@ def test_the_backup_runs_pg_dump_into_the_claim_before_migrating():
     pod = job["spec"]["template"]["spec"]
     (backup,) = pod["initContainers"]
     assert backup["image"] == f.NEW
-    assert backup["command"] == ["pg_dump"]
+    assert "command" not in backup  # the image's entrypoint, training-bot
     expected_file = "/backups/oncall-20261127T093005Z-example.org_telegram-training-bot_1.3.0.dump"
-    assert f"--file={expected_file}" in backup["args"]
-    assert "--dbname=$(DATABASE_URL)" in backup["args"]
+    assert backup["args"] == ["backup", "--file", expected_file]
+    # The database URL (with its password) only in the environment, never an argument.
     assert env_of(backup)["DATABASE_URL"] == secret("bot-db", "url")
+    assert not any("$(" in arg for arg in backup["args"])
     assert {"name": "backups", "mountPath": "/backups"} in backup["volumeMounts"]
     assert {"name": "backups", "persistentVolumeClaim": {"claimName": "bot-backups"}} in pod[
         "volumes"
@@ -354,12 +358,24 @@ def test_the_smoke_job_checks_the_services_and_sends_a_signed_update():
         "http://oncall-metrics:8080",
         "--webhook-url",
         "http://oncall-webhook:8081",
-        "--webhook-secret",
-        "$(WEBHOOK_SECRET)",
     ]
-    assert env_of(smoke)["WEBHOOK_SECRET"] == secret("bot", "webhook-secret")
+    # The secret from the environment smoke reads, not from its command line.
+    assert env_of(smoke)["SMOKE_WEBHOOK_SECRET"] == secret("bot", "webhook-secret")
+    assert not any("$(" in arg for arg in smoke["args"])
     assert job["spec"]["template"]["metadata"]["labels"][naming.LABEL_COMPONENT] == "smoke-test"
     assert_restricted(pod)
+
+
+def test_smoke_reads_the_jobs_arguments_and_environment_as_meant():
+    """What `training-bot smoke` makes of the Job: the webhook path added, the secret found."""
+    job = build_smoke_job(owner=f.OWNER, spec=f.spec(), image=f.NEW, name="oncall-smoke-1")
+    (smoke,) = job["spec"]["template"]["spec"]["containers"]
+    args = build_parser().parse_args(smoke["args"])
+    environ = {name: "s3cret" for name in env_of(smoke) if name.startswith("SMOKE_")}
+    target = resolve_target(args.target, args.webhook_url, args.webhook_secret, environ)
+    assert target.url == "http://oncall-metrics:8080"
+    assert target.webhook_url == f"http://oncall-webhook:8081{WEBHOOK_PATH}"
+    assert target.webhook_secret == "s3cret"
 
 
 def test_the_smoke_job_in_polling_mode_checks_the_operations_port_only():

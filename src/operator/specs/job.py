@@ -1,7 +1,9 @@
 """The operator's Jobs: migration (backup first, then `training-bot migrate`) and smoke test.
 
-Both run the bot's own image (it carries alembic, its migrations and `pg_dump`), with the same
-restricted pod security as the bot, and carry `spec.podAnnotations` like the bot's pods.
+Both run the bot's own image (it carries alembic, its migrations, `pg_dump` and the
+`training-bot backup` command around it), with the same restricted pod security as the bot, and
+carry `spec.podAnnotations` like the bot's pods. No secret is ever an argument: they reach the
+containers as environment variables from their Secrets.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ ANNOTATION_JOB_KIND = f"{naming.PREFIX}/job-kind"
 
 # A smoke test that fails once is a failed rollout: retrying would only delay the rollback.
 SMOKE_BACKOFF_LIMIT = 0
+#: Where `training-bot smoke` reads the webhook secret when no --webhook-secret is given.
+SMOKE_WEBHOOK_SECRET_ENV = "SMOKE_WEBHOOK_SECRET"
 
 
 def backup_file_name(bot: str, image: str, created_at: datetime) -> str:
@@ -124,14 +128,10 @@ def build_migration_job(
                 "backup",
                 image,
                 database,
-                # `$(DATABASE_URL)` is expanded by the kubelet; no shell is needed in the image.
-                command=["pg_dump"],
-                args=[
-                    "--format=custom",
-                    "--no-owner",
-                    f"--file={path}",
-                    "--dbname=$(DATABASE_URL)",
-                ],
+                # `training-bot backup` runs pg_dump with DATABASE_URL's password in a password
+                # file: given as `pg_dump --dbname=$(DATABASE_URL)`, it would be in the
+                # process's arguments, which anyone who lists the node's processes reads.
+                args=["backup", "--file", path],
                 mounts=[{"name": "backups", "mountPath": common.BACKUP_DIR}],
             )
         )
@@ -178,11 +178,15 @@ def build_smoke_job(
     args = ["smoke", "--target", smoke_target(owner)]
     env = [common.env_value("LOG_FORMAT", "json")]
     if spec.mode is Mode.WEBHOOK and spec.telegram.webhook is not None:
+        # The listener only: smoke adds the webhook path (/telegram/webhook) itself.
         webhook = f"http://{naming.webhook_service(owner.name)}:{common.WEBHOOK_PORT}"
-        # `$(WEBHOOK_SECRET)` is expanded by the kubelet: the secret never enters the Job spec.
-        args += ["--webhook-url", webhook, "--webhook-secret", "$(WEBHOOK_SECRET)"]
+        args += ["--webhook-url", webhook]
+        # From the environment, not an argument: the secret stays off the process's command
+        # line (and out of the Job spec, as a secretKeyRef).
         env.append(
-            common.env_secret("WEBHOOK_SECRET", spec.telegram.webhook.secret_token_secret_ref)
+            common.env_secret(
+                SMOKE_WEBHOOK_SECRET_ENV, spec.telegram.webhook.secret_token_secret_ref
+            )
         )
     smoke = _container("smoke", image, env, args=args)
     template = _pod_template(
