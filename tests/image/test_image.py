@@ -82,14 +82,12 @@ async def test_the_tools_of_the_migration_job_and_the_operator_are_inside(contai
     assert lines[-1] == "operator-ok"
 
 
-async def test_pg_dump_backs_up_a_database_into_tmp(containers, postgres_server):
+async def test_backup_step_dumps_a_database_into_tmp(containers, postgres_server):
+    """What the migration Job's backup step runs: `training-bot backup` (pg_dump inside)."""
     url = postgres_server.create_database()
     database = url.rsplit("/", 1)[1]
     postgres_server.psql("CREATE TABLE t (id int); INSERT INTO t VALUES (42)", db=database)
-    script = (
-        'pg_dump --format=custom --file=/tmp/backup.dump "$DATABASE_URL" && '
-        "pg_restore --list /tmp/backup.dump"
-    )
+    script = "training-bot backup --file /tmp/backup.dump && pg_restore --list /tmp/backup.dump"
     result = await containers.run("-c", script, entrypoint="sh", env={"DATABASE_URL": url})
     assert result.returncode == 0, result.stderr
     assert "TABLE public t" in result.stdout
