@@ -73,7 +73,8 @@ async def chat(
     from aiogram.fsm.storage.memory import MemoryStorage
     from trainingbot.emulator import BotApiEmulator
     from trainingbot.emulator.terminal import run_terminal_chat, scripted_lines
-    from trainingbot.factory import create_app, polling
+    from trainingbot.factory import create_app
+    from trainingbot.runtime.polling import run_polling
 
     async with BotApiEmulator(token=DEMO_TOKEN) as emulator:
         app = await create_app(
@@ -82,7 +83,7 @@ async def chat(
             catalog=catalog,
         )
         try:
-            async with polling(app, polling_timeout=1):
+            async with run_polling(app, poll_timeout=1):
                 trainee = emulator.trainee(DEMO_USER_ID, DEMO_NAME, username="ada")
                 if script is not None:
                     await run_terminal_chat(trainee, input_lines=scripted_lines(script))

@@ -4,9 +4,13 @@ state storage and metrics from `Settings`; the runtime, the demo and the tests a
 Pipeline of an update (outer middlewares, in order):
   aiogram's errors and user-context middlewares
   → `UpdateMetricsMiddleware` (counts and times everything below)
-  → aiogram's FSM middleware (per-chat lock across replicas, then the chat's state)
-  → `UpdateRecordMiddleware` (connection, transaction, update record, user, services)
+  → aiogram's FSM middleware (per-chat lock across replicas, taken with one read of the
+    chat's state: `trainingbot.state`)
+  → `UpdateRecordMiddleware` (connection, transaction, update record, user, services; the
+    conversation state the handlers changed is written just before the commit)
   → the routers.
+
+Polling for the demo and the tests is the runtime's: `trainingbot.runtime.polling.run_polling`.
 
 The database pool opens no connection when created: the process starts, `/health` answers
 and `/ready` stays false (`check_database`) while PostgreSQL is down; updates that arrive
@@ -18,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -41,12 +44,7 @@ from trainingbot.ratelimit import MemoryRateLimiter, RateLimiter, RateLimits, Re
 from trainingbot.routers import build_routers
 from trainingbot.services.broadcast import Broadcaster
 from trainingbot.services.clock import Clock, system_clock
-from trainingbot.state import (
-    MeteredRedisEventIsolation,
-    MeteredRedisStorage,
-    build_redis,
-    isolation_for,
-)
+from trainingbot.state import ConversationLock, ConversationStorage, build_redis, isolation_for
 from trainingbot.state import ping as ping_redis
 from trainingbot.telegram_session import build_session
 
@@ -168,8 +166,9 @@ async def create_app(
     if storage is None:
         redis_client = build_redis(settings.redis)
         if redis_client is not None:
-            storage = MeteredRedisStorage(redis_client, metrics)
-            isolation: BaseEventIsolation = MeteredRedisEventIsolation(redis_client, metrics)
+            conversations = ConversationStorage(redis_client, metrics)
+            storage = conversations
+            isolation: BaseEventIsolation = ConversationLock(conversations, metrics)
         else:
             storage, isolation = MemoryStorage(), SimpleEventIsolation()
     else:
@@ -229,34 +228,3 @@ def _version() -> str:
         return version("telegram-training-bot")
     except PackageNotFoundError:
         return "0.0.0"
-
-
-@contextlib.asynccontextmanager
-async def polling(app: BotApp, *, polling_timeout: int = 10) -> AsyncIterator[asyncio.Task]:
-    """Run the dispatcher's long polling for the duration of the block.
-
-    The one place the demo and the tests start and stop polling, so that the runtime's own
-    loop can replace aiogram's here alone.
-    """
-    dispatcher = app.dispatcher
-    task = asyncio.create_task(
-        dispatcher.start_polling(
-            app.bot,
-            handle_signals=False,
-            close_bot_session=False,
-            polling_timeout=polling_timeout,
-            allowed_updates=dispatcher.resolve_used_update_types(),
-        ),
-        name="polling",
-    )
-    try:
-        # aiogram signals no "started" event; its running lock is taken once polling runs.
-        while not dispatcher._running_lock.locked() and not task.done():  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
-        yield task
-    finally:
-        if not task.done():
-            with contextlib.suppress(RuntimeError):
-                await dispatcher.stop_polling()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task

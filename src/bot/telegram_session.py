@@ -4,15 +4,30 @@ Every Bot API call is counted in `bot_telegram_api_requests_total{method,status}
 the HTTP code Telegram answered (200 on success) or "error" when no answer came (network).
 The rate limiter is the outer middleware (it retries 429s), the counter the inner one, so
 each attempt is counted.
+
+Two things make a call cheaper than with aiogram's own session (`BotApiSession`), each about
+a fifth of the CPU a call costs here (`docs/PERFORMANCE.md`):
+
+- parameters go as a JSON body, which the Bot API accepts as well as a form: aiogram
+  URL-encodes every keyboard's JSON byte by byte into a form; an upload still goes as a
+  multipart form;
+- a message the bot sent comes back without the parts it never reads (its keyboard and text
+  entities: `UNREAD_MESSAGE_FIELDS`) before it is validated; validating a keyboard button by
+  button was half of the cost of reading an answer. Everything else, errors included, is
+  aiogram's.
 """
 
 from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any, cast
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramBadRequest,
     TelegramConflictError,
     TelegramEntityTooLarge,
@@ -26,6 +41,9 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
+from aiogram.types import InputFile
+from aiohttp import ClientError
+from pydantic import ValidationError
 from trainingbot.metrics import BotMetrics
 from trainingbot.ratelimit import RateLimiter, RateLimitMiddleware
 
@@ -54,6 +72,7 @@ def status_of(exc: BaseException) -> str:
 class ApiMetricsMiddleware(BaseRequestMiddleware):
     def __init__(self, metrics: BotMetrics) -> None:
         self.metrics = metrics
+        self._succeeded: dict[str, Any] = {}  # method -> its status="200" counter
 
     async def __call__(
         self,
@@ -67,12 +86,100 @@ class ApiMetricsMiddleware(BaseRequestMiddleware):
         except Exception as exc:
             self.metrics.telegram_requests.labels(method=name, status=status_of(exc)).inc()
             raise
-        self.metrics.telegram_requests.labels(method=name, status="200").inc()
+        counter = self._succeeded.get(name)
+        if counter is None:
+            counter = self._succeeded[name] = self.metrics.telegram_requests.labels(
+                method=name, status="200"
+            )
+        counter.inc()
         return response
 
 
+# Fields of a Message the bot never reads in the answer to a message it sent or edited.
+UNREAD_MESSAGE_FIELDS = ("reply_markup", "entities", "caption_entities", "link_preview_options")
+_JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+class BotApiSession(AiohttpSession):
+    """aiogram's aiohttp session, with JSON bodies and lighter answers (see the module)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # One class per result type, built once and kept (pydantic would rebuild them).
+        self._response_types: dict[Any, type[Response[Any]]] = {}
+
+    def json_body(self, bot: Bot, method: TelegramMethod[Any]) -> str | None:
+        """The method's parameters as JSON, or None when it uploads a file."""
+        files: dict[str, InputFile] = {}
+        params: dict[str, Any] = {}
+        for key, value in method.model_dump(warnings=False).items():
+            prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+            if prepared is None or prepared == "":  # what aiogram's form leaves out too
+                continue
+            params[key] = prepared
+        if files:
+            return None
+        return self.json_dumps(params)
+
+    async def make_request(
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        timeout: int | None = None,  # noqa: ASYNC109 - aiogram's signature
+    ) -> TelegramType:
+        body = self.json_body(bot, method)
+        if body is None:
+            return await super().make_request(bot, method, timeout)
+        session = await self.create_session()
+        url = self.api.api_url(token=bot.token, method=method.__api_method__)
+        try:
+            async with session.post(
+                url,
+                data=body.encode(),
+                headers=_JSON_HEADERS,
+                timeout=self.timeout if timeout is None else timeout,
+            ) as resp:
+                raw_result = await resp.text()
+        except TimeoutError as e:
+            raise TelegramNetworkError(method=method, message="Request timeout error") from e
+        except ClientError as e:
+            raise TelegramNetworkError(method=method, message=f"{type(e).__name__}: {e}") from e
+        response = self.check_response(
+            bot=bot, method=method, status_code=resp.status, content=raw_result
+        )
+        return cast(TelegramType, response.result)
+
+    def check_response(
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        status_code: int,
+        content: str,
+    ) -> Response[TelegramType]:
+        if not HTTPStatus.OK <= status_code <= HTTPStatus.IM_USED:
+            return super().check_response(bot, method, status_code, content)
+        try:
+            data = self.json_loads(content)
+        except Exception:  # aiogram's own path raises the right ClientDecodeError
+            return super().check_response(bot, method, status_code, content)
+        if not isinstance(data, dict) or data.get("ok") is not True:
+            return super().check_response(bot, method, status_code, content)
+        result = data.get("result")
+        if isinstance(result, dict) and "message_id" in result:
+            for name in UNREAD_MESSAGE_FIELDS:
+                result.pop(name, None)
+        returning = method.__returning__
+        response_type = self._response_types.get(returning)
+        if response_type is None:
+            response_type = self._response_types[returning] = Response[returning]
+        try:
+            return response_type.model_validate(data, context={"bot": bot})
+        except ValidationError as e:
+            raise ClientDecodeError("Failed to deserialize object", e, data) from e
+
+
 def build_session(base_url: str, metrics: BotMetrics, limiter: RateLimiter) -> AiohttpSession:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(base_url.rstrip("/")))
+    session = BotApiSession(api=TelegramAPIServer.from_base(base_url.rstrip("/")))
     session.middleware(RateLimitMiddleware(limiter))  # outer: paces and retries
     session.middleware(ApiMetricsMiddleware(metrics))  # inner: counts every attempt
     return session

@@ -52,6 +52,21 @@ def plain(html: str) -> str:
     return unescape(sub(r"<[^>]+>", "", html))
 
 
+async def answer_press(query: CallbackQuery, text: str | None = None) -> None:
+    """Stop the client's spinner on the pressed button, with `text` as a toast.
+
+    Telegram takes an answer only in the first seconds after a press. A press delivered again
+    after an outage (the update was not recorded the first time) is past that: it still takes
+    effect, only its toast is lost, so "query is too old" is no reason to fail the update.
+    """
+    try:
+        await query.answer(text)
+    except TelegramBadRequest as exc:
+        if "query is too old" not in exc.message and "query ID is invalid" not in exc.message:
+            raise
+        log.info("answered the press of a button too late (%s); handling it anyway", exc.message)
+
+
 def toast_of(steps: list[Step]) -> str | None:
     for step in steps:
         if isinstance(step, Refused):
@@ -80,7 +95,7 @@ class Conversation:
 
     async def reply_to_press(self, query: CallbackQuery, steps: list[Step]) -> None:
         """Answer the button press (a toast when refused), then present the steps."""
-        await query.answer(toast_of(steps))
+        await answer_press(query, toast_of(steps))
         message = query.message if isinstance(query.message, Message) else None
         await self.present(steps, pressed=message)
 
@@ -141,7 +156,7 @@ class Conversation:
     ) -> None:
         """Answer the press and show `text` in place of the pressed message (or below it,
         when that message can no longer be edited)."""
-        await query.answer()
+        await answer_press(query)
         message = query.message if isinstance(query.message, Message) else None
         await self._edit_or_send(message, text, markup)
 

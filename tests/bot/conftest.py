@@ -1,6 +1,6 @@
 """Fixtures of the bot's service tests: a migrated database per test (cloned from a template
 migrated once per session), and a harness running the whole bot — `create_app`, the
-dispatcher's polling loop — against the local Bot API emulator, with a clock the test moves.
+runtime's polling loop — against the local Bot API emulator, with a clock the test moves.
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ from trainingbot.db import migrate
 from trainingbot.emulator import BotApiEmulator
 from trainingbot.emulator.models import EmulatedMessage
 from trainingbot.emulator.trainee import Trainee
-from trainingbot.factory import BotApp, create_app, polling
+from trainingbot.factory import BotApp, create_app
 from trainingbot.metrics import BotMetrics
 from trainingbot.ratelimit import Rate, RateLimits
+from trainingbot.runtime.polling import run_polling
 from trainingbot.services.clock import FakeClock
 
 TOKEN = "424242:TRAINING-BOT-TEST-TOKEN"
@@ -176,7 +177,7 @@ async def running_bot(
         )
         app = await create_app(settings, storage=storage, clock=clock, rate_limits=rate_limits)
         try:
-            async with polling(app, polling_timeout=1):
+            async with run_polling(app, poll_timeout=1):
                 yield BotHarness(emulator, app, clock)
                 await app.broadcaster.wait()
         finally:

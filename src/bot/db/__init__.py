@@ -5,12 +5,11 @@ Business rules and transactions belong to `trainingbot.services`; the update pip
 """
 
 from trainingbot.db.errors import DATABASE_UNAVAILABLE_ERRORS, UpdateNotRecorded, is_unavailable
-from trainingbot.db.pool import create_pool, update_pool_metrics
+from trainingbot.db.pool import create_pool
 
 __all__ = [
     "DATABASE_UNAVAILABLE_ERRORS",
     "UpdateNotRecorded",
     "create_pool",
     "is_unavailable",
-    "update_pool_metrics",
 ]

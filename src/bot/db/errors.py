@@ -25,13 +25,15 @@ def is_unavailable(exc: BaseException) -> bool:
 
 
 class UpdateNotRecorded(Exception):
-    """The update could not be recorded in the database: nothing of it was kept.
+    """The update could not be recorded (the database or Redis was away): nothing of it was
+    kept.
 
     The webhook answers 503 and the polling loop does not confirm the update, so Telegram
     delivers it again once the database is back: no update is lost.
     """
 
-    def __init__(self, update_id: int, reason: str) -> None:
+    def __init__(self, update_id: int, reason: str, dependency: str = "database") -> None:
         super().__init__(f"update {update_id} not recorded: {reason}")
         self.update_id = update_id
         self.reason = reason
+        self.dependency = dependency  # what was away: "database" or "redis"

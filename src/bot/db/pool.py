@@ -16,7 +16,6 @@ import logging
 import asyncpg
 from trainingbot.config import DatabaseSettings
 from trainingbot.db.errors import DATABASE_UNAVAILABLE_ERRORS
-from trainingbot.metrics import BotMetrics
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +36,20 @@ async def create_pool(settings: DatabaseSettings) -> asyncpg.Pool:
         timeout=CONNECT_TIMEOUT,
         command_timeout=COMMAND_TIMEOUT,
         max_inactive_connection_lifetime=MAX_INACTIVE_LIFETIME,
+        reset=keep_session,
     )
     await pool  # with min_size=0 this connects nothing
     return pool
+
+
+async def keep_session(conn: asyncpg.Connection) -> None:
+    """What a connection goes through on its way back to the pool, after asyncpg has rolled
+    back any transaction left open: nothing more.
+
+    asyncpg's default also sends `RESET ALL; UNLISTEN *; CLOSE ALL; SELECT
+    pg_advisory_unlock_all()`: a round trip on every update, for session state this bot never
+    creates (no SET, LISTEN, cursors held across transactions or advisory locks).
+    """
 
 
 async def warm_up(pool: asyncpg.Pool, size: int) -> None:
@@ -56,15 +66,6 @@ async def warm_up(pool: asyncpg.Pool, size: int) -> None:
         for conn in held:
             with contextlib.suppress(Exception):
                 await pool.release(conn)
-
-
-def update_pool_metrics(pool: asyncpg.Pool | None, metrics: BotMetrics) -> None:
-    if pool is None or pool.is_closing():
-        return
-    size, idle = pool.get_size(), pool.get_idle_size()
-    metrics.db_pool.labels(state="idle").set(idle)
-    metrics.db_pool.labels(state="in_use").set(size - idle)
-    metrics.db_pool.labels(state="max").set(pool.get_max_size())
 
 
 async def ping(pool: asyncpg.Pool) -> None:

@@ -11,6 +11,20 @@ class ProcessedUpdateRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
+    async def begin_and_record(self, update_id: int) -> bool:
+        """Open a transaction and insert the update id in it, in one round trip; False when
+        the id was there already. The caller commits or rolls back (`COMMIT`/`ROLLBACK`).
+
+        Both statements go as one simple query, the only way PostgreSQL takes two in one
+        message. That protocol has no parameters, so the id is written into the text, as an
+        integer: `:d` formats nothing but one.
+        """
+        status = await self.conn.execute(
+            "BEGIN; INSERT INTO processed_updates (update_id) "
+            f"VALUES ({int(update_id):d}) ON CONFLICT DO NOTHING"
+        )
+        return status.endswith(" 1")
+
     async def record(self, update_id: int) -> bool:
         """Insert the update id; False when it was there already (a duplicate delivery).
 

@@ -23,6 +23,7 @@ def update_type(update: Update) -> str:
 class UpdateMetricsMiddleware(BaseMiddleware):
     def __init__(self, metrics: BotMetrics) -> None:
         self.metrics = metrics
+        self._received: dict[str, Any] = {}  # update type -> its bot_updates_total counter
 
     async def __call__(
         self,
@@ -30,12 +31,16 @@ class UpdateMetricsMiddleware(BaseMiddleware):
         event: Update,
         data: dict[str, Any],
     ) -> Any:
-        self.metrics.updates.labels(type=update_type(event)).inc()
+        kind = update_type(event)
+        received = self._received.get(kind)
+        if received is None:
+            received = self._received[kind] = self.metrics.updates.labels(type=kind)
+        received.inc()
         started = time.perf_counter()
         try:
             return await handler(event, data)
-        except UpdateNotRecorded:
-            self.metrics.errors.labels(type="database_unavailable").inc()
+        except UpdateNotRecorded as exc:
+            self.metrics.errors.labels(type=f"{exc.dependency}_unavailable").inc()
             raise
         except Exception as exc:
             self.metrics.errors.labels(type=type(exc).__name__).inc()

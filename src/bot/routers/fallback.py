@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 from trainingbot.texts import common
+from trainingbot.views import answer_press
 
 
 async def on_anything(message: Message) -> None:
@@ -13,7 +14,7 @@ async def on_anything(message: Message) -> None:
 
 
 async def on_unknown_button(query: CallbackQuery) -> None:
-    await query.answer(common.stale_button())
+    await answer_press(query, common.stale_button())
 
 
 def build() -> Router:

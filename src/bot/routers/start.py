@@ -13,7 +13,7 @@ from trainingbot.services.trainer import TrainerService
 from trainingbot.services.training import TrainingService
 from trainingbot.texts import common
 from trainingbot.texts import training as t
-from trainingbot.views import Conversation
+from trainingbot.views import Conversation, answer_press
 
 DEEP_LINK_PREFIX = "course_"
 
@@ -67,7 +67,7 @@ async def on_open_course(
 ) -> None:
     course = catalog.course(callback_data.course)
     if course is None:
-        await query.answer(t.callback_unknown_course())
+        await answer_press(query, t.callback_unknown_course())
         return
     enrollment = await training.enrollment(user.id, course.id)
     await conversation.replace(

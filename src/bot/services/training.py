@@ -2,9 +2,15 @@
 
 Every method runs inside the update's transaction (the connection it is given), returns the
 steps the conversation takes next, and changes nothing when it refuses.
+
+A service lives for one update. What it reads of a trainee's enrolment and answers is kept for
+that update (a step often needs them twice: to check, then to show), and updated by its own
+writes; the update's transaction and the chat's lock mean nobody else changes them meanwhile.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from trainingbot.content import Catalog, Course, Lesson
 from trainingbot.db.attempts import QuizAttemptRepository
@@ -49,6 +55,8 @@ class TrainingService:
         self.attempts = QuizAttemptRepository(conn)
         self.polls = QuizPollRepository(conn)
         self.reviews = ReviewRepository(conn)
+        self._enrollments: dict[tuple[int, str], EnrollmentRecord | None] = {}
+        self._answers: dict[tuple[int, str], dict[str, bool]] = {}
 
     # -- courses and enrolment -----------------------------------------------------------
 
@@ -60,7 +68,23 @@ class TrainingService:
         }
 
     async def enrollment(self, user_id: int, course_id: str) -> EnrollmentRecord | None:
-        return await self.enrollments.get(user_id, course_id)
+        key = (user_id, course_id)
+        if key not in self._enrollments:
+            self._enrollments[key] = await self.enrollments.get(user_id, course_id)
+        return self._enrollments[key]
+
+    async def _first_answers(self, user_id: int, course_id: str) -> dict[str, bool]:
+        """question id -> answered right (a copy: callers may keep it past later answers)."""
+        key = (user_id, course_id)
+        if key not in self._answers:
+            self._answers[key] = await self.attempts.first_answers(user_id, course_id)
+        return dict(self._answers[key])
+
+    async def _set_current_lesson(self, user_id: int, course_id: str, lesson_id: str) -> None:
+        await self.enrollments.set_current_lesson(user_id, course_id, lesson_id)
+        known = self._enrollments.get((user_id, course_id))
+        if known is not None:
+            self._enrollments[(user_id, course_id)] = replace(known, current_lesson_id=lesson_id)
 
     async def enroll(self, user_id: int, course_id: str) -> list[Step]:
         """Enroll (once) and show where to start; enrolling again just resumes."""
@@ -70,6 +94,7 @@ class TrainingService:
         created = await self.enrollments.create(
             user_id, course.id, course.lessons[0].id, self.clock()
         )
+        self._enrollments.pop((user_id, course.id), None)
         if created:
             self.metrics.enrollments.labels(course=course.id).inc()
             return [await self._show(user_id, course, course.lessons[0], t.enrolled(course))]
@@ -80,10 +105,11 @@ class TrainingService:
         course = self.catalog.course(course_id)
         if course is None:
             return [Refused(t.callback_unknown_course())]
-        if await self.enrollments.get(user_id, course.id) is None:
+        if await self.enrollment(user_id, course.id) is None:
             return await self.enroll(user_id, course.id)
         first = course.lessons[0]
         await self.enrollments.reopen(user_id, course.id, first.id)
+        self._enrollments.pop((user_id, course.id), None)
         return [await self._show(user_id, course, first)]
 
     # -- lessons ---------------------------------------------------------------------------
@@ -110,7 +136,7 @@ class TrainingService:
         course, lesson, refused = await self._locate(user_id, course_id, lesson_id)
         if refused:
             return refused
-        answers = await self.attempts.first_answers(user_id, course.id)
+        answers = await self._first_answers(user_id, course.id)
         pending = unanswered(lesson, answers)
         if pending:
             return [self._ask(course, lesson, pending[0])]
@@ -138,7 +164,7 @@ class TrainingService:
     async def _resume_course(
         self, user_id: int, course: Course, intro: str | None = None
     ) -> list[Step]:
-        enrollment = await self.enrollments.get(user_id, course.id)
+        enrollment = await self.enrollment(user_id, course.id)
         completed = await self.progress_repo.completed(user_id, course.id)
         resume = resolve_resume(
             course, enrollment.current_lesson_id if enrollment else None, completed
@@ -147,7 +173,7 @@ class TrainingService:
             return [LessonMoved(course, resume.lesson)]
         if resume.lesson is None:
             return [Say(t.course_already_done(course))]
-        await self.enrollments.set_current_lesson(user_id, course.id, resume.lesson.id)
+        await self._set_current_lesson(user_id, course.id, resume.lesson.id)
         return [await self._show(user_id, course, resume.lesson, intro)]
 
     # -- quizzes ---------------------------------------------------------------------------
@@ -164,7 +190,7 @@ class TrainingService:
             return [Refused(t.callback_unknown_question())]
         if not 0 <= option < len(question.options):
             return [Refused(t.callback_bad_option())]
-        if await self.enrollments.get(user_id, course.id) is None:
+        if await self.enrollment(user_id, course.id) is None:
             return [Refused(t.callback_not_enrolled())]
         now = self.clock()
         correct = option == question.correct
@@ -172,12 +198,13 @@ class TrainingService:
             user_id, course.id, question.id, option, correct, now
         ):
             return [Refused(t.callback_already_answered())]
+        self._answers.pop((user_id, course.id), None)
         self.metrics.quiz_answers.labels(course=course.id, correct=str(correct).lower()).inc()
         if not correct:
             first = spaced.first_review(now)
             await self.reviews.put(user_id, course.id, question.id, first.step, first.due_at)
         steps: list[Step] = [Answered(course, question, option, correct)]
-        answers = await self.attempts.first_answers(user_id, course.id)
+        answers = await self._first_answers(user_id, course.id)
         pending = unanswered(lesson, answers)
         if pending:
             steps.append(self._ask(course, lesson, pending[0]))
@@ -214,7 +241,7 @@ class TrainingService:
                 course_progress(
                     course,
                     await self.progress_repo.completed(user_id, course.id),
-                    await self.attempts.first_answers(user_id, course.id),
+                    await self._first_answers(user_id, course.id),
                     completed=enrollment.completed_at is not None,
                 )
             )
@@ -228,7 +255,7 @@ class TrainingService:
         course = self.catalog.course(course_id)
         if course is None:
             return None, None, [Refused(t.callback_unknown_course())]
-        enrollment = await self.enrollments.get(user_id, course.id)
+        enrollment = await self.enrollment(user_id, course.id)
         if enrollment is None:
             return course, None, [Refused(t.callback_not_enrolled())]
         lesson = course.lesson(lesson_id)
@@ -245,7 +272,7 @@ class TrainingService:
     async def _show(
         self, user_id: int, course: Course, lesson: Lesson, intro: str | None = None
     ) -> ShowLesson:
-        answers = await self.attempts.first_answers(user_id, course.id)
+        answers = await self._first_answers(user_id, course.id)
         return ShowLesson(
             course, lesson, quiz_pending=bool(unanswered(lesson, answers)), intro=intro
         )
@@ -257,11 +284,11 @@ class TrainingService:
 
     async def _note_reached(self, user_id: int, course: Course, lesson: Lesson) -> None:
         """Move the bookmark forward (never back: rereading an old lesson keeps the place)."""
-        enrollment = await self.enrollments.get(user_id, course.id)
+        enrollment = await self.enrollment(user_id, course.id)
         current = course.lesson_position(enrollment.current_lesson_id or "") if enrollment else None
         position = course.lesson_position(lesson.id) or 0
         if current is None or position > current:
-            await self.enrollments.set_current_lesson(user_id, course.id, lesson.id)
+            await self._set_current_lesson(user_id, course.id, lesson.id)
 
     async def _complete_lesson(self, user_id: int, course: Course, lesson: Lesson) -> None:
         if await self.progress_repo.mark_completed(user_id, course.id, lesson.id, self.clock()):
@@ -289,5 +316,6 @@ class TrainingService:
         if quiz:
             steps.append(LessonDone(course, last, score_of(last.questions, answers), None))
         await self.enrollments.mark_completed(user_id, course.id, self.clock())
+        self._enrollments.pop((user_id, course.id), None)
         steps.append(CourseDone(course_progress(course, completed, answers, completed=True)))
         return steps
