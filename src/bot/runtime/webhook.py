@@ -14,7 +14,9 @@ durably recorded (or was handled and must not come again)", anything else = "sen
 
 `register()` calls `setWebhook` with the URL, the secret, the update types the dispatcher
 handles, and the connection limit; it retries while the Bot API is unreachable and gives up
-only on an answer that says the configuration is wrong.
+only on an answer that says the configuration is wrong. Until it has succeeded the instance is
+not ready (`/ready` names the check "webhook"): Telegram sends nothing to a webhook it does
+not know, so a replica that counted as ready before would only look like it serves.
 """
 
 from __future__ import annotations
@@ -49,6 +51,9 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # An update is a few kilobytes; Telegram's own payloads stay far below this. The limit keeps a
 # hostile client from making the bot buffer megabytes before the secret check has any effect.
 MAX_BODY_BYTES = 1024 * 1024
+
+# The readiness check that stays false until `setWebhook` has succeeded.
+READINESS_CHECK = "webhook"
 
 REJECTION_REASONS = (
     "missing_secret",
@@ -145,6 +150,7 @@ class WebhookServer:
         await web.TCPSite(self._runner, self.host, self.port).start()
         if self.port == 0:
             self.port = self._runner.addresses[0][1]
+        self.state.problems[READINESS_CHECK] = "setWebhook not done yet"
         log.info("webhook listener started", extra={"port": self.port, "path": WEBHOOK_PATH})
 
     async def stop(self, grace: float) -> None:
@@ -234,6 +240,9 @@ class WebhookServer:
                 ) from None
             except Exception as exc:
                 self.metrics.errors.labels(type="set_webhook").inc()
+                self.state.problems[READINESS_CHECK] = self.redact(
+                    f"setWebhook failed (attempt {attempt}): {describe_error(exc)}"
+                )
                 log.error(
                     "setWebhook failed (attempt %d), retrying in %.0f s: %s",
                     attempt,
@@ -243,6 +252,7 @@ class WebhookServer:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, max_delay)
                 continue
+            self.state.problems.pop(READINESS_CHECK, None)
             log.info(
                 "webhook registered with the Bot API",
                 extra={
