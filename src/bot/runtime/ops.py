@@ -4,8 +4,9 @@
   whose database is down is alive (restarting it would not bring the database back).
 - `/ready` is readiness: PostgreSQL reachable with the schema at alembic head, Redis reachable,
   and nothing else known to stop this instance from serving (starting, shutting down, another
-  instance polling the token, in webhook mode the webhook not registered yet). Each check is bounded in time; concurrent probes share one
-  evaluation. 503 with a JSON body naming each check that is not "ok".
+  instance polling the token, in webhook mode the webhook not registered yet). Each check is
+  bounded in time; concurrent probes share one evaluation. 503 with a JSON body naming each
+  check that is not "ok".
 - `/metrics` is Prometheus' text format; resident memory and the database pool's connections
   are read at scrape time, and so are `bot_database_connected` and `bot_redis_connected` (each
   scrape evaluates readiness, shared with a concurrent probe, so that a bot nobody probes still
