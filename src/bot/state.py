@@ -131,6 +131,10 @@ class _Meter:
 LOCK_TIMEOUT = timedelta(seconds=60)
 # How often a busy lock is tried again (a second update of the same chat, e.g. a double tap).
 LOCK_RETRY_INTERVAL = 0.05
+# After an update failed because Redis stayed unreachable through every retry (about 9 s),
+# releasing its lock is tried this long only, so that the update's "deliver it again" answer
+# is not held back; a lock that could not be released expires after LOCK_TIMEOUT.
+RELEASE_WAIT_WHEN_AWAY = 1.0
 
 # KEYS: the chat's lock, state and data. ARGV: a token of this holder, the lock's TTL in ms.
 # Takes the lock and returns {state, data} (nil when absent), or 0 when another holder has it.
@@ -307,19 +311,39 @@ class ConversationLock(BaseEventIsolation):
             held = {}
             reset = _held.set(held)
         held[key] = snapshot
+        redis_away = False
         try:
             yield None
             if snapshot.dirty:  # changed after the update's commit: write it now
                 await self.storage.flush(key)
+        except BaseException as exc:
+            redis_away = redis_unavailable(exc)
+            raise
         finally:
             held.pop(key, None)
             if reset is not None:
                 _held.reset(reset)
-            with contextlib.suppress(RedisError), self._meter.operation():
-                await self._release(keys=keys[:1], args=[token])
+            release = self._release(keys=keys[:1], args=[token])
+            with contextlib.suppress(RedisError, TimeoutError), self._meter.operation():
+                if redis_away:
+                    await asyncio.wait_for(release, RELEASE_WAIT_WHEN_AWAY)
+                else:
+                    await release
 
     async def close(self) -> None:
         """The Redis connection belongs to the BotApp."""
+
+
+def redis_unavailable(exc: BaseException) -> bool:
+    """True when `exc`, or an exception it was raised from, says Redis is away."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, REDIS_UNAVAILABLE_ERRORS):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 async def save_conversation(state: FSMContext | None) -> None:

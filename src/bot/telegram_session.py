@@ -5,6 +5,11 @@ the HTTP code Telegram answered (200 on success) or "error" when no answer came 
 The rate limiter is the outer middleware (it retries 429s), the counter the inner one, so
 each attempt is counted.
 
+Calls a handler makes only to acknowledge something (answering a button press) can be left
+for after the update (`defer`): the runtime makes them once the update's effects are
+committed, and in webhook mode the first of them rides on the webhook's HTTP answer, as the
+Bot API allows ("reply to the webhook"), which saves a request of its own.
+
 Two things make a call cheaper than with aiogram's own session (`BotApiSession`), each about
 a fifth of the CPU a call costs here (`docs/PERFORMANCE.md`):
 
@@ -19,6 +24,9 @@ a fifth of the CPU a call costs here (`docs/PERFORMANCE.md`):
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
 from http import HTTPStatus
 from typing import Any, cast
 
@@ -108,8 +116,8 @@ class BotApiSession(AiohttpSession):
         # One class per result type, built once and kept (pydantic would rebuild them).
         self._response_types: dict[Any, type[Response[Any]]] = {}
 
-    def json_body(self, bot: Bot, method: TelegramMethod[Any]) -> str | None:
-        """The method's parameters as JSON, or None when it uploads a file."""
+    def json_params(self, bot: Bot, method: TelegramMethod[Any]) -> dict[str, Any] | None:
+        """The method's parameters for a JSON body, or None when it uploads a file."""
         files: dict[str, InputFile] = {}
         params: dict[str, Any] = {}
         for key, value in method.model_dump(warnings=False).items():
@@ -117,9 +125,19 @@ class BotApiSession(AiohttpSession):
             if prepared is None or prepared == "":  # what aiogram's form leaves out too
                 continue
             params[key] = prepared
-        if files:
+        return None if files else params
+
+    def json_body(self, bot: Bot, method: TelegramMethod[Any]) -> str | None:
+        """The method's parameters as JSON, or None when it uploads a file."""
+        params = self.json_params(bot, method)
+        return None if params is None else self.json_dumps(params)
+
+    def webhook_reply(self, bot: Bot, method: TelegramMethod[Any]) -> bytes | None:
+        """`method` as the JSON answer to a webhook request, or None if it cannot be one."""
+        params = self.json_params(bot, method)
+        if params is None:
             return None
-        return self.json_dumps(params)
+        return self.json_dumps({"method": method.__api_method__, **params}).encode()
 
     async def make_request(
         self,
@@ -176,6 +194,39 @@ class BotApiSession(AiohttpSession):
             return response_type.model_validate(data, context={"bot": bot})
         except ValidationError as e:
             raise ClientDecodeError("Failed to deserialize object", e, data) from e
+
+
+# The calls left for after the update being handled (None outside `deferred_calls`).
+_deferred: contextvars.ContextVar[list[TelegramMethod[Any]] | None] = contextvars.ContextVar(
+    "trainingbot_deferred_calls", default=None
+)
+
+
+@contextlib.contextmanager
+def deferred_calls() -> Iterator[list[TelegramMethod[Any]]]:
+    """Collect the calls that `defer` leaves for after the update handled in the block."""
+    calls: list[TelegramMethod[Any]] = []
+    token = _deferred.set(calls)
+    try:
+        yield calls
+    finally:
+        _deferred.reset(token)
+
+
+def defer(method: TelegramMethod[Any]) -> bool:
+    """Leave `method` for after the update; False when nobody collects (call it now)."""
+    calls = _deferred.get()
+    if calls is None:
+        return False
+    calls.append(method)
+    return True
+
+
+def drop_deferred_calls() -> None:
+    """Forget the calls left for after this update (it failed; they no longer apply)."""
+    calls = _deferred.get()
+    if calls is not None:
+        calls.clear()
 
 
 def build_session(base_url: str, metrics: BotMetrics, limiter: RateLimiter) -> AiohttpSession:

@@ -58,6 +58,33 @@ class EnrollmentRepository:
         )
         return _record(row) if row else None
 
+    async def get_with_answers(
+        self, user_id: int, course_id: str
+    ) -> tuple[EnrollmentRecord | None, dict[str, bool]]:
+        """The enrolment (None if not enrolled) and the scoring answers (question id ->
+        answered right) of a trainee in a course, in one round trip: nearly every step of a
+        course needs both."""
+        row = await self.conn.fetchrow(
+            """
+            SELECT e.user_id, e.course_id, e.enrolled_at, e.current_lesson_id, e.completed_at,
+                   a.question_ids, a.corrects
+              FROM (SELECT $1::bigint AS user_id, $2::text AS course_id) AS k
+              LEFT JOIN enrollments e
+                     ON e.user_id = k.user_id AND e.course_id = k.course_id
+             CROSS JOIN LATERAL (
+                   SELECT array_agg(q.question_id) AS question_ids,
+                          array_agg(q.correct) AS corrects
+                     FROM quiz_attempts q
+                    WHERE q.user_id = k.user_id AND q.course_id = k.course_id
+                      AND NOT q.is_review) AS a
+            """,
+            user_id,
+            course_id,
+        )
+        enrollment = _record(row) if row["user_id"] is not None else None
+        answers = dict(zip(row["question_ids"] or (), row["corrects"] or (), strict=True))
+        return enrollment, answers
+
     async def for_user(self, user_id: int) -> list[EnrollmentRecord]:
         rows = await self.conn.fetch(
             f"SELECT {_COLUMNS} FROM enrollments WHERE user_id = $1 ORDER BY enrolled_at",

@@ -48,6 +48,7 @@ from trainingbot.services.review import ReviewService
 from trainingbot.services.trainer import TrainerService
 from trainingbot.services.training import TrainingService
 from trainingbot.state import REDIS_UNAVAILABLE_ERRORS, discard_conversation, save_conversation
+from trainingbot.telegram_session import drop_deferred_calls
 from trainingbot.texts import common
 from trainingbot.views import Conversation
 
@@ -149,6 +150,7 @@ class UpdateRecordMiddleware(BaseMiddleware):
                 raise
             if failure is not None:
                 discard_conversation(state)
+                drop_deferred_calls()
                 await conn.execute("ROLLBACK")
                 if tg_user is not None:
                     self.seen_users.forget(tg_user.id)

@@ -41,6 +41,7 @@ from aiogram.types import Message, Update
 from trainingbot.db.errors import UpdateNotRecorded
 from trainingbot.logs import update_context
 from trainingbot.smoke import SMOKE_USER_ID
+from trainingbot.telegram_session import deferred_calls
 
 log = logging.getLogger("trainingbot.updates")
 
@@ -188,7 +189,16 @@ class UpdateProcessor:
         self.app = app
         self.in_flight = InFlight()
 
-    async def process(self, update: Update, *, bot: Bot | None = None) -> Outcome:
+    async def process(
+        self,
+        update: Update,
+        *,
+        bot: Bot | None = None,
+        replies: list[TelegramMethod[Any]] | None = None,
+    ) -> Outcome:
+        """Handle `update`. The calls its handlers left for after it (`defer`: answering a
+        button press) are made here once it is `DONE`, or handed to `replies` when given (the
+        webhook answers Telegram with them)."""
         bot = bot or self.app.bot
         subject = subject_of(update)
         with (
@@ -202,9 +212,14 @@ class UpdateProcessor:
         ):
             started = time.perf_counter()
             try:
-                result = await self.app.dispatcher.feed_update(bot, update)
+                with deferred_calls() as calls:
+                    result = await self.app.dispatcher.feed_update(bot, update)
                 if isinstance(result, TelegramMethod):  # a handler's "answer in the webhook"
-                    await bot(result)
+                    calls.insert(0, result)
+                if replies is not None:
+                    replies.extend(calls)
+                else:
+                    await self.make_calls(bot, calls)
             except Exception as exc:
                 duration_ms = round((time.perf_counter() - started) * 1000, 1)
                 if is_transient(exc):
@@ -230,6 +245,17 @@ class UpdateProcessor:
                 },
             )
             return Outcome.DONE
+
+    async def make_calls(self, bot: Bot, calls: list[TelegramMethod[Any]]) -> None:
+        """Make the calls an update left for after it. Best effort: the update is done, and
+        what they acknowledge (a button press) has no second chance."""
+        for method in calls:
+            try:
+                await bot(method)
+            except Exception as exc:
+                log.warning(
+                    "%s after the update failed: %s", method.__api_method__, describe_error(exc)
+                )
 
 
 class DryRunSession(BaseSession):

@@ -9,6 +9,8 @@ durably recorded (or was handled and must not come again)", anything else = "sen
   would not help), counted the same way;
 - the update is handled before the answer: 200 on `DONE` and `FAILED` (see `updates`),
   503 on `RETRY` (the database or another dependency is away: Telegram redelivers later);
+  a 200 carries the first call the handlers left for after the update (answering a button
+  press: `trainingbot.telegram_session.defer`), for Telegram to make, as the Bot API offers;
 - while shutting down: 503 for requests that still arrive on open connections (another
   replica, or this one after its restart, gets the redelivery).
 
@@ -27,7 +29,9 @@ import json
 import logging
 from typing import Any
 
+from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramUnauthorizedError
+from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 from aiohttp import web
 from pydantic import ValidationError
@@ -203,7 +207,9 @@ class WebhookServer:
                 "invalid_update",
                 f"the body is not a Telegram Update ({where}: {problem['msg']})",
             )
-        outcome = await self.processor.process(update, bot=bot)
+        # The smoke update's calls are made (locally, by the dry-run bot) and listed instead.
+        replies: list[TelegramMethod[Any]] | None = None if smoke else []
+        outcome = await self.processor.process(update, bot=bot, replies=replies)
         if outcome is Outcome.RETRY:
             return web.json_response(
                 {"ok": False, "error": "not recorded; deliver it again"}, status=503
@@ -212,7 +218,20 @@ class WebhookServer:
             return web.json_response(
                 {"ok": True, "smoke": {"outcome": outcome.value, "calls": session.calls}}
             )
+        if replies:
+            return await self._answer_with(bot, replies)
         return web.Response(status=200)
+
+    async def _answer_with(self, bot: Bot, calls: list[TelegramMethod[Any]]) -> web.Response:
+        """200 with the first call as Telegram's to make ("reply to the webhook"); the others,
+        and one that cannot go as JSON, are made here first."""
+        reply_of = getattr(bot.session, "webhook_reply", None)
+        body = reply_of(bot, calls[0]) if reply_of is not None else None
+        rest = calls[1:] if body is not None else calls
+        await self.processor.make_calls(bot, rest)
+        if body is None:
+            return web.Response(status=200)
+        return web.Response(status=200, body=body, content_type="application/json")
 
     async def register(self, *, max_delay: float = 60.0) -> None:
         """`setWebhook`, retried with back-off until the Bot API answers.

@@ -70,15 +70,27 @@ class TrainingService:
     async def enrollment(self, user_id: int, course_id: str) -> EnrollmentRecord | None:
         key = (user_id, course_id)
         if key not in self._enrollments:
-            self._enrollments[key] = await self.enrollments.get(user_id, course_id)
+            if key in self._answers:
+                self._enrollments[key] = await self.enrollments.get(user_id, course_id)
+            else:
+                await self._load(user_id, course_id)
         return self._enrollments[key]
 
     async def _first_answers(self, user_id: int, course_id: str) -> dict[str, bool]:
         """question id -> answered right (a copy: callers may keep it past later answers)."""
         key = (user_id, course_id)
         if key not in self._answers:
-            self._answers[key] = await self.attempts.first_answers(user_id, course_id)
+            if key in self._enrollments:
+                self._answers[key] = await self.attempts.first_answers(user_id, course_id)
+            else:
+                await self._load(user_id, course_id)
         return dict(self._answers[key])
+
+    async def _load(self, user_id: int, course_id: str) -> None:
+        key = (user_id, course_id)
+        self._enrollments[key], self._answers[key] = await self.enrollments.get_with_answers(
+            user_id, course_id
+        )
 
     async def _set_current_lesson(self, user_id: int, course_id: str, lesson_id: str) -> None:
         await self.enrollments.set_current_lesson(user_id, course_id, lesson_id)
@@ -198,7 +210,9 @@ class TrainingService:
             user_id, course.id, question.id, option, correct, now
         ):
             return [Refused(t.callback_already_answered())]
-        self._answers.pop((user_id, course.id), None)
+        known = self._answers.get((user_id, course.id))
+        if known is not None:  # read before this answer: it is the one answer new since
+            known[question.id] = correct
         self.metrics.quiz_answers.labels(course=course.id, correct=str(correct).lower()).inc()
         if not correct:
             first = spaced.first_review(now)
