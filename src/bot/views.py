@@ -10,15 +10,17 @@ the client's spinner), after the update's effects are committed (`answer_press`)
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from html import unescape
 from re import sub
+from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from trainingbot.content import QuestionKind, render
+from trainingbot.content import Course, Lesson, Question, QuestionKind, render
 from trainingbot.keyboards import courses as course_kb
 from trainingbot.keyboards import lessons as lesson_kb
 from trainingbot.keyboards import quiz as quiz_kb
@@ -40,6 +42,55 @@ from trainingbot.texts import training as t
 from trainingbot.texts.limits import CALLBACK_ANSWER_LIMIT, clip
 
 log = logging.getLogger(__name__)
+
+
+class _ContentViews:
+    """What content looks like in a chat (lesson texts, keyboards), built once per piece.
+
+    Content does not change while the bot runs, and building a lesson's text and buttons
+    (pydantic models, packed callback data) is work every press would otherwise repeat.
+    Keyed by the course object itself (held here, so that its id stays its own), so a
+    different catalog, as tests load, never gets another's views.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._views: dict[tuple[Any, ...], tuple[Course, Any]] = {}
+
+    def get(self, course: Course, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+        full_key = (id(course), *key)
+        hit = self._views.get(full_key)
+        if hit is None or hit[0] is not course:
+            if len(self._views) >= self.size:
+                self._views.clear()
+            hit = self._views[full_key] = (course, build())
+        return hit[1]
+
+
+_content_views = _ContentViews()
+
+
+def lesson_view(
+    course: Course, lesson: Lesson, quiz_pending: bool
+) -> tuple[str, InlineKeyboardMarkup]:
+    """A lesson's message and its buttons."""
+    return _content_views.get(
+        course,
+        ("lesson", lesson.id, quiz_pending),
+        lambda: (
+            render.course_lesson_message(course, lesson),
+            lesson_kb.lesson(course, lesson, quiz_pending),
+        ),
+    )
+
+
+def answers_keyboard(course: Course, question: Question, review: bool) -> InlineKeyboardMarkup:
+    """The answer buttons of an inline question (in a lesson's quiz, or in /review)."""
+    return _content_views.get(
+        course,
+        ("answers", question.id, review),
+        lambda: quiz_kb.answers(course, question, review=review),
+    )
 
 
 class Quiz(StatesGroup):
@@ -191,10 +242,8 @@ class Conversation:
         await self._send(text, markup)
 
     async def _show_lesson(self, step: ShowLesson, editable: Message | None) -> None:
-        text = render.course_lesson_message(step.course, step.lesson)
-        await self._edit_or_send(
-            editable, text, lesson_kb.lesson(step.course, step.lesson, step.quiz_pending)
-        )
+        text, markup = lesson_view(step.course, step.lesson, step.quiz_pending)
+        await self._edit_or_send(editable, text, markup)
 
     async def _ask(self, step: AskQuestion) -> None:
         q = step.question
@@ -224,7 +273,7 @@ class Conversation:
             header = t.question_header(step.position, step.total, step.review)
             await self._send(
                 f"{header}\n\n{render.question_message(q)}",
-                quiz_kb.answers(step.course, q, review=step.review),
+                answers_keyboard(step.course, q, step.review),
             )
         if self.state is not None:
             await self.state.set_state(Quiz.answering)
