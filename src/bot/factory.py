@@ -70,19 +70,18 @@ class BotApp:
     _closed: bool = field(default=False, repr=False)
 
     async def check_database(self) -> None:
-        """Raise `DependencyNotReady` unless PostgreSQL answers and the schema is at head."""
+        """Raise `DependencyNotReady` unless PostgreSQL answers with a schema this bot can use."""
         try:
             await ping(self.pool)
             async with self.pool.acquire() as conn:
                 current = await migrate.current_revision(conn)
         except Exception as exc:
             raise DependencyNotReady(f"database unreachable ({type(exc).__name__})") from exc
-        head = migrate.head_revision()
-        if current != head:
-            raise DependencyNotReady(
-                f"database schema at {current or 'no revision'}, this bot needs {head} "
-                "— run training-bot migrate"
-            )
+        problem = migrate.schema_problem(
+            current, migrate.head_revision(), migrate.known_revisions()
+        )
+        if problem:
+            raise DependencyNotReady(problem)
 
     async def check_redis(self) -> None:
         """Raise `DependencyNotReady` unless Redis (the Sentinel master) answers."""

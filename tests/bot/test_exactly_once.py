@@ -149,6 +149,17 @@ async def test_readiness_names_both_revisions_when_not_migrated(postgres_server)
             await app.close()
 
 
+async def test_ready_on_a_newer_schema_and_not_on_an_older_one(harness):
+    """After a rollback the older release serves on the schema the newer one migrated to
+    (migrations expand first); a schema behind this build is a reason not to serve."""
+    await harness.fetchval("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+    await harness.app.check_database()
+
+    await harness.fetchval("DELETE FROM alembic_version")
+    with pytest.raises(DependencyNotReady, match="no revision"):
+        await harness.app.check_database()
+
+
 async def test_ready_and_purge(harness):
     await harness.app.check_database()
     await harness.app.check_redis()

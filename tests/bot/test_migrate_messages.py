@@ -3,6 +3,7 @@
 import socket
 
 import asyncpg
+import pytest
 from trainingbot.db import migrate
 
 URL = "postgresql://bot:s3cr3t-pw@db.example:6543/training"
@@ -58,3 +59,24 @@ def test_main_without_database_url_says_so(monkeypatch, capsys):
 
 def test_head_revision_is_known():
     assert migrate.head_revision() == "0001"
+
+
+@pytest.mark.parametrize(
+    ("current", "ready"),
+    [
+        ("0003", True),  # this build's head
+        ("0004", True),  # a newer release's: expand/contract keeps this build working
+        ("0002", False),  # behind this build: its queries would fail
+        ("0001", False),
+        (None, False),  # never migrated
+    ],
+)
+def test_schema_problem_serves_on_head_or_newer(current, ready):
+    problem = migrate.schema_problem(current, "0003", frozenset({"0001", "0002", "0003"}))
+    assert (problem is None) == ready
+    if not ready:
+        assert "this bot needs 0003" in problem and "run training-bot migrate" in problem
+
+
+def test_known_revisions_include_the_head():
+    assert migrate.head_revision() in migrate.known_revisions()

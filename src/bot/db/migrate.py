@@ -6,12 +6,14 @@ package directory, so the command works from any directory, in a wheel and in th
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import asyncpg
+from trainingbot.causes import exception_chain
 
 ALEMBIC_VERSION_TABLE = "alembic_version"
 
@@ -33,6 +35,7 @@ def alembic_config(database_url: str | None = None):
     return config
 
 
+@functools.cache  # the scripts ship with the build: read them once, not on every probe
 def head_revision() -> str:
     """The newest revision this build of the bot knows."""
     from alembic.script import ScriptDirectory
@@ -41,6 +44,32 @@ def head_revision() -> str:
     if head is None:  # pragma: no cover - the package always ships revisions
         raise RuntimeError("no migrations found in the trainingbot_migrations package")
     return head
+
+
+@functools.cache
+def known_revisions() -> frozenset[str]:
+    """Every revision this build ships, the head and the ones before it."""
+    from alembic.script import ScriptDirectory
+
+    return frozenset(
+        script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()
+    )
+
+
+def schema_problem(current: str | None, head: str, known: frozenset[str]) -> str | None:
+    """Why a database at revision `current` cannot serve this build, or None when it can.
+
+    A revision this build does not know is a newer release's: migrations keep the previous
+    release working (expand first, remove a release later), so during a rollout or after a
+    rollback the older pods serve on it. Only a schema behind this build, or none, is a reason
+    not to serve: its queries would fail.
+    """
+    if current == head or (current is not None and current not in known):
+        return None
+    return (
+        f"database schema at {current or 'no revision'}, this bot needs {head} "
+        "— run training-bot migrate"
+    )
 
 
 async def current_revision(conn: asyncpg.Connection) -> str | None:
@@ -60,14 +89,6 @@ def describe_target(database_url: str) -> str:
     return f"{host}:{port}{path}"
 
 
-def _chain(exc: BaseException):
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        yield exc
-        exc = exc.__cause__ or exc.__context__
-
-
 def explain_failure(exc: BaseException, database_url: str) -> str:
     """One line a person can act on: what failed and what to check. Never the password."""
     import socket
@@ -75,7 +96,7 @@ def explain_failure(exc: BaseException, database_url: str) -> str:
     target = describe_target(database_url)
     user = urlsplit(database_url).username or "?"
     reason = None
-    for err in _chain(exc):
+    for err in exception_chain(exc):
         if isinstance(err, ConnectionRefusedError):
             reason = (
                 f"cannot connect to the database at {target}: connection refused "
