@@ -45,7 +45,8 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # have "at most 52 significant bits"). Real ids are handed out from the bottom of that range.
 SMOKE_USER_ID = 2**52 - 1
 
-# The metric families of the design (DESIGN.md, "Metrics"); the runbook greps the first ones.
+# The metric families of the design (DESIGN.md, "Metrics") and the ones the alerts read
+# (monitoring/alerts.yml); the runbook greps the first ones.
 REQUIRED_METRICS = (
     "bot_errors_total",
     "bot_memory_usage_bytes",
@@ -53,6 +54,7 @@ REQUIRED_METRICS = (
     "bot_update_duration_seconds",
     "bot_telegram_api_requests_total",
     "bot_db_pool_connections",
+    "bot_database_connected",
     "bot_redis_connected",
     "bot_redis_operations_total",
     "bot_duplicate_updates_total",

@@ -281,6 +281,22 @@ def test_metric_families_and_the_designs_names():
     assert "bot_errors_total" in REQUIRED_METRICS
 
 
+def test_smoke_checks_every_bot_metric_the_alerts_read():
+    """An image without a metric an alert reads would leave that alert silent: smoke says so."""
+    from pathlib import Path
+
+    from trainingbot.metrics import BotMetrics
+
+    alerts = (Path(__file__).resolve().parents[2] / "monitoring" / "alerts.yml").read_text()
+    families = {  # prometheus_client names a counter's family without its "_total"
+        family.name + ("_total" if family.type == "counter" else "")
+        for family in BotMetrics().registry.collect()
+    }
+    read_by_alerts = {name for name in families if name in alerts}
+    assert "bot_database_connected" in read_by_alerts
+    assert read_by_alerts <= set(REQUIRED_METRICS)
+
+
 def test_named_targets_resolve_from_the_environment():
     env = {"SMOKE_PRODUCTION_URL": "http://bot.internal:8080/", "SMOKE_WEBHOOK_SECRET": "s"}
     target = resolve_target("production", environ=env)
