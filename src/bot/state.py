@@ -46,6 +46,7 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError, RedisError, TryAgainError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from trainingbot.causes import caused_by
 from trainingbot.config import RedisSettings
 from trainingbot.metrics import BotMetrics
 
@@ -336,14 +337,7 @@ class ConversationLock(BaseEventIsolation):
 
 def redis_unavailable(exc: BaseException) -> bool:
     """True when `exc`, or an exception it was raised from, says Redis is away."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, REDIS_UNAVAILABLE_ERRORS):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
+    return caused_by(exc, REDIS_UNAVAILABLE_ERRORS)
 
 
 async def save_conversation(state: FSMContext | None) -> None:

@@ -38,6 +38,7 @@ from aiogram.client.session.base import BaseSession
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import TelegramMethod
 from aiogram.types import Message, Update
+from trainingbot.causes import caused_by
 from trainingbot.db.errors import UpdateNotRecorded
 from trainingbot.logs import update_context
 from trainingbot.smoke import SMOKE_USER_ID
@@ -85,14 +86,7 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 
 def is_transient(exc: BaseException) -> bool:
     """True when `exc`, or an exception it was raised from, is a dependency being away."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, TRANSIENT_ERRORS):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
+    return caused_by(exc, TRANSIENT_ERRORS)
 
 
 def describe_error(exc: BaseException) -> str:
