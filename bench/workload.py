@@ -28,20 +28,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from trainingbot.keyboards.labels import (
+    ALL_COURSES,
+    BACK,
+    CONTINUE,
+    ENROLL,
+    FINISH,
+    NEXT,
+    NEXT_LESSON,
+    QUIZ,
+    RESTART,
+)
+
 from bench.stats import Recorder
 
 REPLY_TIMEOUT = 10.0  # seconds; an action not answered within this counts as an error
 
-# The labels of the training bot's navigation buttons (trainingbot.keyboards.labels).
-NEXT = "Next ▶"
-QUIZ = "Quiz ▶"
-FINISH = "Finish ✓"
-BACK = "◀ Back"
-ENROLL = "Enroll ✍️"
-CONTINUE = "Continue ▶"
-RESTART = "Start over ↺"
-ALL_COURSES = "« All courses"
-NEXT_LESSON = "Next lesson ▶"
+# The training bot's navigation buttons: the trainee presses these to move on.
 FORWARD = (NEXT, QUIZ, NEXT_LESSON, FINISH, CONTINUE, ENROLL, RESTART)
 NOT_ANSWERS = {*FORWARD, BACK, ALL_COURSES}
 
