@@ -5,7 +5,6 @@ runtime's polling loop — against the local Bot API emulator, with a clock the 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import itertools
 import secrets
@@ -25,7 +24,6 @@ from trainingbot.config import (
     TelegramSettings,
 )
 from trainingbot.content import SAMPLE_CONTENT_DIR
-from trainingbot.db import migrate
 from trainingbot.emulator import BotApiEmulator
 from trainingbot.emulator.models import EmulatedMessage
 from trainingbot.emulator.trainee import Trainee
@@ -34,6 +32,8 @@ from trainingbot.metrics import BotMetrics
 from trainingbot.ratelimit import Rate, RateLimits
 from trainingbot.runtime.polling import run_polling
 from trainingbot.services.clock import FakeClock
+
+from tests.support.waiting import eventually
 
 TOKEN = "424242:TRAINING-BOT-TEST-TOKEN"
 ADMIN_ID = 900_001
@@ -56,23 +56,6 @@ _first_update_ids = itertools.count(1, 1_000_000)
 def new_user_id() -> int:
     """A user id no other test of this session uses (Redis state is shared)."""
     return next(_user_ids)
-
-
-@pytest.fixture(scope="session")
-def template_database(postgres_server) -> str:
-    """A database migrated to head once per session; tests get copies of it."""
-    name = f"tmpl_{secrets.token_hex(4)}"
-    url = postgres_server.create_database(name)
-    migrate.upgrade(url)
-    return name
-
-
-@pytest.fixture
-def database_url(postgres_server, template_database) -> str:
-    """A fresh, migrated database for one test."""
-    name = f"t_{secrets.token_hex(6)}"
-    postgres_server.psql(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
-    return postgres_server.url(name)
 
 
 def bot_settings(
@@ -141,7 +124,7 @@ class BotHarness:
     async def settle(self) -> None:
         """Wait until every update received so far is committed (replies go out before the
         commit, so a test that saw the reply may otherwise read the database too early)."""
-        await wait_for(lambda: self.in_flight() == 0)
+        await eventually(lambda: self.in_flight() == 0)
 
     async def counts(self) -> dict[str, int]:
         """Rows per table: the trainee-visible state of the database (after `settle`)."""
@@ -225,15 +208,3 @@ async def next_matching(
 
 async def next_containing(trainee: Trainee, text: str, **kwargs: Any) -> EmulatedMessage:
     return await next_matching(trainee, lambda m: text in m.text, repr(text), **kwargs)
-
-
-async def wait_for(predicate: Callable[[], Any], within: float = 5.0):
-    """Poll an async or plain predicate until it is truthy."""
-    async with asyncio.timeout(within):
-        while True:
-            value = predicate()
-            if asyncio.iscoroutine(value):
-                value = await value
-            if value:
-                return value
-            await asyncio.sleep(0.02)

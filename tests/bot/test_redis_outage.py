@@ -15,11 +15,11 @@ from tests.runtime.support import (
     RunningBot,
     bot_environment,
     enroll,
-    eventually,
     fetchval,
     settle,
 )
 from tests.support.services import RedisServer
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.services
 

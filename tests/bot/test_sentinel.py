@@ -6,8 +6,9 @@ import asyncio
 
 import pytest
 
-from tests.bot.conftest import next_containing, wait_for
+from tests.bot.conftest import next_containing
 from tests.bot.driving import answer_question, lesson_shown, take_lesson, wrong
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.services
 
@@ -41,7 +42,7 @@ async def test_a_review_survives_the_master_being_killed(make_bot, sentinel_grou
         # the replica catch up, as it does within milliseconds, then kill the master.
         group = sentinel_group
         master_port = group.current_master_port()
-        await wait_for(
+        await eventually(
             lambda: _offset(group, group.replica.port) >= _offset(group, master_port), within=10
         )
         new_master = await asyncio.to_thread(group.kill_master)

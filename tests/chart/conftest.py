@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from tests.support.cluster import CLUSTER_SCRIPTS, controlplane
+from tests.support.specs import webhook_connections
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "telegram-training-bot"
@@ -125,15 +126,7 @@ def load_yaml(path: Path) -> dict[str, Any]:
 def bot_values(name: str = "oncall", **spec: Any) -> dict[str, Any]:
     """A valid bot for `bots:`: webhook mode, Secrets by reference, courses from values."""
     base: dict[str, Any] = {
-        "telegram": {
-            "tokenSecretRef": {"name": "bot", "key": "token"},
-            "webhook": {
-                "url": "https://bot.example.org/telegram/webhook",
-                "secretTokenSecretRef": {"name": "bot", "key": "webhook-secret"},
-            },
-        },
-        "database": {"urlSecretRef": {"name": "bot", "key": "database-url"}},
-        "redis": {"urlSecretRef": {"name": "bot", "key": "redis-url"}},
+        **webhook_connections(),
     }
     base.update(spec)
     return {"name": name, "courses": {"c.course.yaml": "id: c\n"}, "spec": base}

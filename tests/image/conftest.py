@@ -14,7 +14,6 @@ import asyncio
 import json
 import secrets
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ import aiohttp
 import pytest
 from trainingbot.emulator import BotApiEmulator
 
-from tests.support.processes import free_port
+from tests.runtime.support import bot_environment as runtime_environment
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "scripts" / "image"
@@ -222,40 +221,31 @@ async def http():
         yield session
 
 
+# What the runtime's tests set that the image decides itself: these are left to its defaults
+# (the Dockerfile's ENV and the bot's own defaults), so that those defaults are what is tested.
+IMAGE_DEFAULTS = (
+    "CONTENT_DIR",
+    "LOG_FORMAT",
+    "DB_POOL_MIN_SIZE",
+    "DB_POOL_MAX_SIZE",
+    "SHUTDOWN_TIMEOUT",
+)
+
+
 def bot_environment(
     emulator: BotApiEmulator, database_url: str, redis_url: str, mode: str = "polling", **extra: str
 ) -> dict[str, str]:
-    """The bot's environment (DESIGN.md) inside the container; CONTENT_DIR and LOG_FORMAT
-    are left to the image's defaults on purpose."""
-    http_port, webhook_port = free_port(), free_port()
-    env = {
-        "BOT_TOKEN": emulator.token,
-        "BOT_MODE": mode,
-        "BOT_API_BASE_URL": emulator.base_url,
-        "HTTP_PORT": str(http_port),
-        "WEBHOOK_PORT": str(webhook_port),
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-    }
-    if mode == "webhook":
-        env["WEBHOOK_URL"] = f"http://127.0.0.1:{webhook_port}/telegram/webhook"
-        env["WEBHOOK_SECRET"] = secrets.token_urlsafe(24)
-    env.update(extra)
+    """The bot's environment (DESIGN.md) inside the container, without `IMAGE_DEFAULTS`."""
+    env = runtime_environment(
+        emulator, database_url, mode=mode, redis={"REDIS_URL": redis_url}, **extra
+    )
+    for key in IMAGE_DEFAULTS:
+        if key not in extra:
+            env.pop(key)
+    if mode != "webhook":
+        env.pop("WEBHOOK_URL")
+        env.pop("WEBHOOK_SECRET")
     return env
-
-
-async def eventually(predicate, within: float, what: str):
-    """Poll an async or sync predicate until it returns something truthy; return it."""
-    deadline = time.monotonic() + within
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within:g}s waiting for {what}")
-        await asyncio.sleep(0.2)
 
 
 async def http_status(http: aiohttp.ClientSession, url: str) -> int | None:

@@ -18,9 +18,9 @@ from tests.image.conftest import (
     UID,
     adocker,
     bot_environment,
-    eventually,
     http_status,
 )
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.image
 

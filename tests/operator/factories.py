@@ -26,6 +26,8 @@ from trainingbot_operator.rollout import (
 )
 from trainingbot_operator.specs.common import Owner
 
+from tests.support.specs import webhook_connections
+
 NAME = "oncall"
 NAMESPACE = "team-a"
 OLD = "example.org/telegram-training-bot:1.2.0"
@@ -45,15 +47,9 @@ def spec_dict(**overrides: Any) -> dict[str, Any]:
     """A valid webhook-mode spec as a user would write it; keys are merged shallowly."""
     spec: dict[str, Any] = {
         "image": NEW,
-        "telegram": {
-            "tokenSecretRef": {"name": "bot", "key": "token"},
-            "webhook": {
-                "url": "https://bot.example.org/telegram/webhook",
-                "secretTokenSecretRef": {"name": "bot", "key": "webhook-secret"},
-            },
-        },
-        "database": {"urlSecretRef": {"name": "bot-db", "key": "url"}},
-        "redis": {"urlSecretRef": {"name": "bot-redis", "key": "url"}},
+        **webhook_connections(
+            database_secret="bot-db", database_key="url", redis_secret="bot-redis", redis_key="url"
+        ),
         "content": {"configMapName": "onboarding-courses"},
         "adminIds": [12345, 67890],
     }

@@ -3,30 +3,13 @@ and as a process. Helpers are in `tests.runtime.support`."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 import aiohttp
 import pytest
-from trainingbot.db import migrate
 from trainingbot.emulator import BotApiEmulator
 
-from tests.runtime.support import TOKEN, BotProcess, RunningBot, copy_database
-
-
-@pytest.fixture(scope="session")
-def runtime_template(postgres_server) -> str:
-    """A database migrated to head once per session; tests get copies of it."""
-    name = f"rt_tmpl_{secrets.token_hex(4)}"
-    url = postgres_server.create_database(name)
-    migrate.upgrade(url)
-    return name
-
-
-@pytest.fixture
-def database_url(postgres_server, runtime_template) -> str:
-    """A fresh, migrated database on the session's PostgreSQL."""
-    return copy_database(postgres_server, runtime_template)
+from tests.runtime.support import TOKEN, BotProcess, RunningBot
 
 
 @pytest.fixture

@@ -17,8 +17,6 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +38,7 @@ from trainingbot.ratelimit import Rate, RateLimits
 from trainingbot.runtime.app import Runtime
 
 from tests.support.processes import free_port, stop_process
+from tests.support.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "777000111:AAruntime-tests-token-runtime-tests-tok"
@@ -50,28 +49,6 @@ COURSE_START = "/start course_on-call-101"
 # The trainees of these tests answer as fast as the bot does; Telegram's pacing (1 message a
 # second per chat) has tests of its own in tests/bot.
 FAST_LIMITS = RateLimits(overall=Rate(1000, burst=1000), private_chat=Rate(1000, burst=1000))
-
-
-async def eventually(
-    predicate: Callable[[], Any | Awaitable[Any]], within: float = 15, what: str = "condition"
-) -> Any:
-    """Poll `predicate` (sync or async) until it returns something truthy; return that."""
-    deadline = time.monotonic() + within
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within:g}s waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
-def copy_database(server, template: str) -> str:
-    name = f"rt_{secrets.token_hex(6)}"
-    server.psql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    return server.url(name)
 
 
 async def fetchval(database_url: str, sql: str, *args: Any) -> Any:
@@ -131,8 +108,26 @@ async def fast_app(settings: Settings, metrics: BotMetrics):
     return await create_app(settings, metrics=metrics, rate_limits=FAST_LIMITS)
 
 
+class BotAddresses:
+    """Where a bot started from a `bot_environment` answers."""
+
+    env: dict[str, str]
+
+    @property
+    def ops_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['HTTP_PORT']}"
+
+    @property
+    def webhook_url(self) -> str:
+        return self.env["WEBHOOK_URL"]
+
+    @property
+    def secret(self) -> str:
+        return self.env["WEBHOOK_SECRET"]
+
+
 @dataclass
-class RunningBot:
+class RunningBot(BotAddresses):
     """`Runtime` as a task of the test's loop; `stop()` is SIGTERM without the signal."""
 
     env: dict[str, str]
@@ -167,25 +162,13 @@ class RunningBot:
     def sample(self, name: str, **labels: str) -> float:
         return self.metrics.registry.get_sample_value(name, labels) or 0.0
 
-    @property
-    def ops_url(self) -> str:
-        return f"http://127.0.0.1:{self.env['HTTP_PORT']}"
-
-    @property
-    def webhook_url(self) -> str:
-        return self.env["WEBHOOK_URL"]
-
-    @property
-    def secret(self) -> str:
-        return self.env["WEBHOOK_SECRET"]
-
     async def stop(self) -> int:
         self.runtime.request_stop("test")
         return await asyncio.wait_for(self.task, 30)
 
 
 @dataclass
-class BotProcess:
+class BotProcess(BotAddresses):
     """`python -m trainingbot run` with `env`; stderr (the JSON log) goes to `log_path`."""
 
     env: dict[str, str]
@@ -208,18 +191,6 @@ class BotProcess:
                 start_new_session=True,
             )
         return cls(env, log_path, proc, argv)
-
-    @property
-    def ops_url(self) -> str:
-        return f"http://127.0.0.1:{self.env['HTTP_PORT']}"
-
-    @property
-    def webhook_url(self) -> str:
-        return self.env["WEBHOOK_URL"]
-
-    @property
-    def secret(self) -> str:
-        return self.env["WEBHOOK_SECRET"]
 
     def text(self) -> str:
         return self.log_path.read_text(errors="replace")

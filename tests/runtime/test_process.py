@@ -20,11 +20,11 @@ from tests.runtime.support import (
     SECRET_HEADER,
     bot_environment,
     enroll,
-    eventually,
     new_user_id,
     settle,
 )
 from tests.support.processes import free_port
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.services
 
@@ -225,11 +225,8 @@ async def test_polling_resumes_by_itself_when_the_other_poller_is_gone(
 
 
 async def test_secrets_never_reach_the_logs_the_metrics_or_readiness(
-    emulator, postgres_server, runtime_template, sentinel_group, bot_process, http
+    emulator, postgres_server, database_url, sentinel_group, bot_process, http
 ):
-    from tests.runtime.support import copy_database
-
-    database_url = copy_database(postgres_server, runtime_template)
     env = bot_environment(emulator, database_url, redis=sentinel_group.env(), LOG_LEVEL="DEBUG")
     secrets = {
         "token": env["BOT_TOKEN"],

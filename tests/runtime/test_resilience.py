@@ -13,15 +13,14 @@ from tests.runtime.support import (
     SECRET_HEADER,
     advance,
     bot_environment,
-    copy_database,
     enroll,
-    eventually,
     fetchval,
     new_user_id,
     settle,
 )
 from tests.runtime.test_webhook import message_update
 from tests.support.services import PostgresServer
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.services
 
@@ -46,7 +45,7 @@ async def readiness(http, bot) -> tuple[int, dict]:
 async def test_database_down_then_back_loses_no_update_and_applies_each_once(
     emulator, own_postgres, redis_server, start_bot, http, mode
 ):
-    database_url = copy_database(own_postgres, own_postgres.template)
+    database_url = own_postgres.create_database(template=own_postgres.template)
     bot = await start_bot(
         bot_environment(emulator, database_url, mode=mode, REDIS_URL=redis_server.url)
     )
@@ -110,7 +109,7 @@ async def _ready(http, bot):
 async def test_a_postgres_restart_under_traffic_turns_readiness_false_then_true(
     emulator, own_postgres, redis_server, start_bot, http
 ):
-    database_url = copy_database(own_postgres, own_postgres.template)
+    database_url = own_postgres.create_database(template=own_postgres.template)
     bot = await start_bot(bot_environment(emulator, database_url, REDIS_URL=redis_server.url))
     trainees = [await enroll(emulator) for _ in range(5)]
     seen_unready = asyncio.Event()
@@ -254,7 +253,7 @@ async def test_run_polling_serves_a_bot_app_for_the_duration_of_a_block(
 async def test_the_database_gauge_follows_the_readiness_check(
     emulator, own_postgres, redis_server, start_bot, http
 ):
-    database_url = copy_database(own_postgres, own_postgres.template)
+    database_url = own_postgres.create_database(template=own_postgres.template)
     bot = await start_bot(bot_environment(emulator, database_url, REDIS_URL=redis_server.url))
     await eventually(lambda: _ready(http, bot), what="readiness")
     assert bot.metrics.registry.get_sample_value("bot_database_connected") == 1

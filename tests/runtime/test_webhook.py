@@ -14,11 +14,11 @@ from tests.runtime.support import (
     SECRET_HEADER,
     bot_environment,
     enroll,
-    eventually,
     fetchval,
     new_user_id,
     settle,
 )
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.services
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.runtime.support import bot_environment, enroll, eventually
+from tests.runtime.support import bot_environment, enroll
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.services
 

@@ -23,7 +23,8 @@ from trainingbot.db import migrate
 from trainingbot.emulator import BotApiEmulator
 from trainingbot.smoke import Target, resolve_target
 
-from tests.runtime.support import RunningBot, bot_environment, eventually
+from tests.runtime.support import RunningBot, bot_environment
+from tests.support.waiting import eventually
 
 HERE = Path(__file__).parent
 

@@ -3,6 +3,7 @@ conftest): real services on loopback and a Kubernetes cluster, each started once
 
 from __future__ import annotations
 
+import secrets
 import signal
 
 import pytest
@@ -25,6 +26,22 @@ def redis_server():
     server = RedisServer().start()
     yield server
     server.destroy()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(postgres_server) -> str:
+    """A database migrated to head once per session: `database_url` copies it."""
+    from trainingbot.db import migrate
+
+    name = f"tmpl_{secrets.token_hex(4)}"
+    migrate.upgrade(postgres_server.create_database(name))
+    return name
+
+
+@pytest.fixture
+def database_url(postgres_server, migrated_template) -> str:
+    """A fresh database at the schema's head, for one test."""
+    return postgres_server.create_database(template=migrated_template)
 
 
 @pytest.fixture

@@ -124,10 +124,10 @@ class PostgresServer:
         )
         return out.stdout
 
-    def create_database(self, name: str | None = None) -> str:
-        """Create an empty database and return its URL."""
+    def create_database(self, name: str | None = None, template: str | None = None) -> str:
+        """Create a database, empty or a copy of `template`, and return its URL."""
         name = name or f"t_{secrets.token_hex(6)}"
-        self.psql(f'CREATE DATABASE "{name}"')
+        self.psql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
         return self.url(name)
 
     def url(self, db: str = "postgres") -> str:

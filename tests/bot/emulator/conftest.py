@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -59,17 +59,6 @@ async def polling(dispatcher: Dispatcher, bot: Bot, **kwargs: Any) -> AsyncItera
         with contextlib.suppress(RuntimeError):
             await dispatcher.stop_polling()
         await asyncio.wait_for(task, 5)
-
-
-async def eventually(predicate: Callable[[], Any], what: str, timeout: float = 5.0) -> None:  # noqa: ASYNC109
-    """Wait until a condition holds. Only the outcome is asserted, never how long it took."""
-    try:
-        async with asyncio.timeout(timeout):
-            # Polling a plain predicate: the conditions live in objects with no events to await.
-            while not predicate():  # noqa: ASYNC110
-                await asyncio.sleep(0.01)
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting for {what}") from None
 
 
 class WebhookReceiver:

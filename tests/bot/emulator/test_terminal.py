@@ -26,7 +26,8 @@ from trainingbot.emulator.terminal import (
     stdin_lines,
 )
 
-from tests.bot.emulator.conftest import eventually, polling
+from tests.bot.emulator.conftest import polling
+from tests.support.waiting import eventually
 
 NAVIGATION = InlineKeyboardMarkup(
     inline_keyboard=[
@@ -161,7 +162,7 @@ async def test_interactive_mode_shows_messages_that_arrive_while_typing(emu, bot
         run_terminal_chat(trainee, input_lines=person(), out=out, settle=0.01, interactive=True)
     )
     await bot.send_message(1001, "Reminder: <b>review</b> is due", parse_mode="HTML")
-    await eventually(lambda: "Reminder" in out.getvalue(), "the reminder to be shown")
+    await eventually(lambda: "Reminder" in out.getvalue(), what="the reminder to be shown")
     typed.set()
     await asyncio.wait_for(chat, 5)
     transcript = out.getvalue()

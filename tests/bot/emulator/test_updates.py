@@ -14,7 +14,8 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from trainingbot.emulator import BotApiEmulator
 
-from tests.bot.emulator.conftest import eventually, make_bot
+from tests.bot.emulator.conftest import make_bot
+from tests.support.waiting import eventually
 
 WEBHOOK_ACTIVE = (
     "Conflict: can't use getUpdates method while webhook is active; "
@@ -48,7 +49,7 @@ async def test_negative_offset_keeps_only_the_last_updates(emu, bot):
 async def test_long_polling_returns_as_soon_as_an_update_arrives(emu, bot):
     trainee = emu.trainee(1001)
     waiting = asyncio.create_task(bot.get_updates(timeout=30, request_timeout=40))
-    await eventually(lambda: emu.state.updates._waiter is not None, "getUpdates to wait")
+    await eventually(lambda: emu.state.updates._waiter is not None, what="getUpdates to wait")
     await trainee.send("hello")
     (update,) = await asyncio.wait_for(waiting, 5)
     assert update.message.text == "hello"
@@ -58,7 +59,7 @@ async def test_a_second_poller_terminates_the_first_with_409(emu, bot):
     other = make_bot(emu)
     try:
         first = asyncio.create_task(bot.get_updates(timeout=30, request_timeout=40))
-        await eventually(lambda: emu.state.updates._waiter is not None, "getUpdates to wait")
+        await eventually(lambda: emu.state.updates._waiter is not None, what="getUpdates to wait")
         assert await other.get_updates(timeout=0) == []
         with pytest.raises(TelegramConflictError) as caught:
             await first
@@ -72,7 +73,7 @@ async def test_a_second_poller_terminates_the_first_with_409(emu, bot):
 
 async def test_no_get_updates_while_a_webhook_is_set(emu, bot, receiver):
     waiting = asyncio.create_task(bot.get_updates(timeout=30, request_timeout=40))
-    await eventually(lambda: emu.state.updates._waiter is not None, "getUpdates to wait")
+    await eventually(lambda: emu.state.updates._waiter is not None, what="getUpdates to wait")
     assert await bot.set_webhook(receiver.url)
     with pytest.raises(TelegramConflictError) as caught:
         await waiting
@@ -99,7 +100,7 @@ async def test_webhook_delivery_with_secret_header(emu, bot, receiver):
     info = await bot.get_webhook_info()
     assert (info.url, info.max_connections, info.pending_update_count) == (receiver.url, 5, 0)
     update_id = await trainee.send("/start")
-    await eventually(lambda: receiver.received, "the webhook to receive the update")
+    await eventually(lambda: receiver.received, what="the webhook to receive the update")
     headers, body = receiver.received[0]
     assert headers["X-Telegram-Bot-Api-Secret-Token"] == "s3cr3t-Token_1"
     assert headers["Content-Type"] == "application/json"
@@ -121,7 +122,7 @@ async def test_failed_deliveries_stay_pending_and_are_retried(emu, bot, receiver
     receiver.status = 500
     await bot.set_webhook(receiver.url)
     update_id = await trainee.send("hello")
-    await eventually(lambda: len(receiver.received) >= 2, "a retry after a 500")
+    await eventually(lambda: len(receiver.received) >= 2, what="a retry after a 500")
     info = await bot.get_webhook_info()
     assert info.pending_update_count == 1
     assert info.last_error_message == "Wrong response from the webhook: 500 Internal Server Error"
@@ -137,7 +138,7 @@ async def test_a_refused_connection_is_a_delivery_error(emu, bot, receiver):
     await receiver.stop()
     await bot.set_webhook(url)
     await emu.trainee(1001).send("anyone there?")
-    await eventually(lambda: emu.webhook_last_error is not None, "a delivery error")
+    await eventually(lambda: emu.webhook_last_error is not None, what="a delivery error")
     info = await bot.get_webhook_info()
     assert info.last_error_message == "Connection refused"
     assert info.pending_update_count == 1
@@ -149,7 +150,7 @@ async def test_a_slow_webhook_times_out_and_gets_the_update_again(receiver):
         receiver.gate = asyncio.Event()
         await bot.set_webhook(receiver.url)
         await emu.trainee(1001).send("slow")
-        await eventually(lambda: emu.webhook_last_error is not None, "a timeout")
+        await eventually(lambda: emu.webhook_last_error is not None, what="a timeout")
         assert emu.webhook_last_error == "Read timeout expired"
         receiver.gate.set()
         await emu.wait_until_delivered()
@@ -165,7 +166,7 @@ async def test_at_most_max_connections_and_one_per_chat(emu, bot, receiver):
     for trainee in trainees:
         await trainee.send("first")
         await trainee.send("second")
-    await eventually(lambda: receiver.in_flight == 2, "two deliveries in flight")
+    await eventually(lambda: receiver.in_flight == 2, what="two deliveries in flight")
     receiver.gate.set()
     await emu.wait_until_delivered()
     assert receiver.most_in_flight == 2
@@ -180,7 +181,7 @@ async def test_duplicate_delivery_by_webhook(emu, bot, receiver):
     update_id = await emu.trainee(1001).send("pay once")
     await emu.wait_until_delivered()
     await emu.redeliver(update_id)
-    await eventually(lambda: len(receiver.received) == 2, "the duplicate")
+    await eventually(lambda: len(receiver.received) == 2, what="the duplicate")
     first, second = (body for _, body in receiver.received)
     assert first == second
 
@@ -200,7 +201,7 @@ async def test_pending_updates_move_between_webhook_and_polling(emu, bot, receiv
     await trainee.send("before the webhook")
     receiver.status = 503
     await bot.set_webhook(receiver.url)
-    await eventually(lambda: receiver.received, "a failed delivery")
+    await eventually(lambda: receiver.received, what="a failed delivery")
     await bot.delete_webhook()
     assert [u.message.text for u in await bot.get_updates()] == ["before the webhook"]
     await bot.set_webhook(receiver.url, drop_pending_updates=True)

@@ -27,6 +27,7 @@ from kopf.testing import KopfRunner
 from trainingbot_operator import k8s, metrics, naming, rbac
 
 from tests.support.cluster import KubeCluster
+from tests.support.specs import webhook_connections
 
 REPO = Path(__file__).resolve().parents[3]
 CRDS = REPO / "crds"
@@ -51,15 +52,7 @@ def fast_spec(**overrides: Any) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "image": V1,
         "replicas": 2,
-        "telegram": {
-            "tokenSecretRef": {"name": "bot", "key": "token"},
-            "webhook": {
-                "url": "https://bot.example.org/telegram/webhook",
-                "secretTokenSecretRef": {"name": "bot", "key": "webhook-secret"},
-            },
-        },
-        "database": {"urlSecretRef": {"name": "bot", "key": "database-url"}},
-        "redis": {"urlSecretRef": {"name": "bot", "key": "redis-url"}},
+        **webhook_connections(),
         "content": {"configMapName": "courses"},
         "adminIds": [12345],
         "migrations": {"backoffLimit": 0, "timeoutSeconds": 60},
