@@ -149,9 +149,10 @@ async def test_readiness_names_both_revisions_when_not_migrated(postgres_server)
             await app.close()
 
 
-async def test_ready_on_a_newer_schema_and_not_on_an_older_one(harness):
+async def test_ready_on_a_newer_schema_not_on_an_unmigrated_one(harness):
     """After a rollback the older release serves on the schema the newer one migrated to
-    (migrations expand first); a schema behind this build is a reason not to serve."""
+    (migrations expand first); a database never migrated is a reason not to serve (a schema
+    behind this build, too: see test_migrate_messages)."""
     await harness.fetchval("UPDATE alembic_version SET version_num = '9999_from_the_future'")
     await harness.app.check_database()
 
