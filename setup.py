@@ -18,11 +18,17 @@ def packages(top: str, where: str) -> list[str]:
     return [top] + [f"{top}.{sub}" for sub in find_packages(where)]
 
 
+# The sample courses are data (a course directory's name is not an identifier), in a directory
+# Python could import as a namespace package; naming it keeps setuptools from guessing.
+COURSES = "trainingbot.content.courses"
+
 setup(
     package_dir=PACKAGE_DIRS,
-    packages=[pkg for top, where in PACKAGE_DIRS.items() for pkg in packages(top, where)],
+    packages=[pkg for top, where in PACKAGE_DIRS.items() for pkg in packages(top, where)]
+    + [COURSES],
     package_data={
-        "trainingbot": ["py.typed", "content/courses/**/*.yaml", "content/courses/**/*.md"],
+        "trainingbot": ["py.typed"],
+        COURSES: ["**/*.yaml", "**/*.md"],
         "trainingbot_migrations": ["script.py.mako", "alembic.ini"],
     },
 )
