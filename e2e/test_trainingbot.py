@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from trainingbot.content import SAMPLE_CONTENT_DIR
 
 from e2e.platform import CHART, Platform

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import yaml
+
 from trainingbot_operator.alerts import prometheus_rule_groups
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -71,6 +71,7 @@ async def chat(
 ) -> None:
     """Run the bot against the emulator and hand the terminal to the demo trainee."""
     from aiogram.fsm.storage.memory import MemoryStorage
+
     from trainingbot.emulator import BotApiEmulator
     from trainingbot.emulator.terminal import run_terminal_chat, scripted_lines
     from trainingbot.factory import create_app

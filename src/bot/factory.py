@@ -33,6 +33,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
+
 from trainingbot.config import Settings
 from trainingbot.content import Catalog, load_catalog
 from trainingbot.db import migrate

@@ -27,6 +27,7 @@ from urllib.parse import unquote, urlsplit
 
 if TYPE_CHECKING:
     from aiogram import Dispatcher
+
     from trainingbot.config import Settings
 
 REDACTED = "***"

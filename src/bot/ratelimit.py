@@ -31,6 +31,7 @@ from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
 from trainingbot.metrics import BotMetrics
 
 log = logging.getLogger(__name__)

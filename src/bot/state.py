@@ -46,6 +46,7 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError, RedisError, TryAgainError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
 from trainingbot.causes import caused_by
 from trainingbot.config import RedisSettings
 from trainingbot.metrics import BotMetrics

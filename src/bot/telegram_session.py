@@ -52,6 +52,7 @@ from aiogram.methods.base import Response, TelegramType
 from aiogram.types import InputFile
 from aiohttp import ClientError
 from pydantic import ValidationError
+
 from trainingbot.metrics import BotMetrics
 from trainingbot.ratelimit import RateLimiter, RateLimitMiddleware
 

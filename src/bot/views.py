@@ -20,6 +20,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+
 from trainingbot.content import Course, Lesson, Question, QuestionKind, render
 from trainingbot.keyboards import courses as course_kb
 from trainingbot.keyboards import lessons as lesson_kb

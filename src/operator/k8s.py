@@ -19,6 +19,7 @@ from typing import Any
 import kubernetes
 import urllib3
 from kubernetes.client import ApiClient, ApiException, Configuration
+
 from trainingbot_operator import models, naming
 
 logger = logging.getLogger(__name__)

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 import kopf
+
 from trainingbot_operator import metrics
 from trainingbot_operator.settings import DEFAULT_PEERING_NAME, Options
 

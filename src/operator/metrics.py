@@ -14,6 +14,7 @@ import threading
 import time
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, start_http_server
+
 from trainingbot_operator.alerts import TRAININGBOT_NAME_LABEL, TRAININGBOT_NAMESPACE_LABEL
 
 _PER_BOT = (TRAININGBOT_NAMESPACE_LABEL, TRAININGBOT_NAME_LABEL)

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
+
 from trainingbot_operator import metrics, naming, rollout
 from trainingbot_operator.k8s import (
     CONFIG_MAP,

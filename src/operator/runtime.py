@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubernetes.client import ApiException
+
 from trainingbot_operator import metrics
 from trainingbot_operator.reconciler import Reconciler
 from trainingbot_operator.settings import RESYNC_SECONDS, Options

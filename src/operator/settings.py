@@ -8,6 +8,7 @@ import socket
 from dataclasses import dataclass
 
 import kopf
+
 from trainingbot_operator import naming
 
 #: The peering object's name when `--peering` is not given (used if it exists, else standalone).

@@ -16,6 +16,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+
 from trainingbot.config import (
     DatabaseSettings,
     RedisSettings,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from trainingbot.content import QuestionKind
 from trainingbot.keyboards import labels
 

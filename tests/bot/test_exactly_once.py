@@ -8,6 +8,7 @@ import logging
 
 import pytest
 from aiogram.types import Update
+
 from trainingbot.db import UpdateNotRecorded
 from trainingbot.emulator import BotApiEmulator
 from trainingbot.factory import DependencyNotReady, create_app

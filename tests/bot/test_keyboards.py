@@ -2,6 +2,7 @@
 
 import pytest
 from aiogram.types import InlineKeyboardMarkup
+
 from trainingbot.content import SAMPLE_CONTENT_DIR, QuestionKind, load_catalog
 from trainingbot.keyboards import courses, labels, lessons, quiz
 from trainingbot.keyboards.callbacks import (

@@ -4,6 +4,7 @@ import socket
 
 import asyncpg
 import pytest
+
 from trainingbot.db import migrate
 
 URL = "postgresql://bot:s3cr3t-pw@db.example:6543/training"

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+
 from trainingbot.db import migrate
 
 from tests.support.processes import free_port

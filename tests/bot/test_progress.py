@@ -1,6 +1,7 @@
 """Progress, score and where to resume, as pure functions of content and records."""
 
 import pytest
+
 from trainingbot.content import SAMPLE_CONTENT_DIR, load_catalog
 from trainingbot.services.progress import (
     Score,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import AnswerCallbackQuery, SendMessage
+
 from trainingbot.ratelimit import (
     GcraBuckets,
     MemoryRateLimiter,

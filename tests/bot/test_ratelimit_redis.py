@@ -6,6 +6,7 @@ import secrets
 
 import pytest
 from redis.asyncio import Redis
+
 from trainingbot.metrics import BotMetrics
 from trainingbot.ratelimit import Rate, RateLimits, RedisRateLimiter
 

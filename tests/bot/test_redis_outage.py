@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from trainingbot.emulator import BotApiEmulator
 from trainingbot.texts import common
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from trainingbot.keyboards import labels
 
 from tests.bot.conftest import next_containing, next_matching

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from trainingbot.keyboards import labels
 
 from tests.bot.conftest import next_containing, next_matching

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from trainingbot.content import SAMPLE_CONTENT_DIR, ContentError, QuestionKind
 from trainingbot.keyboards import labels
 from trainingbot.keyboards.callbacks import (

@@ -9,6 +9,7 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.methods import SendMessage
+
 from trainingbot.metrics import BotMetrics
 from trainingbot.telegram_session import ApiMetricsMiddleware, status_of
 

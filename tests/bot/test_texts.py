@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from trainingbot.content import SAMPLE_CONTENT_DIR, load_catalog
 from trainingbot.services.progress import CourseProgress, Score, course_progress
 from trainingbot.texts import common, trainer, training

@@ -7,6 +7,7 @@ import io
 import logging
 
 import pytest
+
 from trainingbot.keyboards import labels
 from trainingbot.ratelimit import RateLimits
 from trainingbot.services.trainer import REPORT_COLUMNS

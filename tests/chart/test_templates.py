@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from trainingbot_operator import rbac
 from trainingbot_operator.main import build_parser
 
@@ -279,6 +280,7 @@ def test_the_cleanup_hook_deletes_exactly_the_releases_bots_before_anything_else
 
 def test_the_finalizer_the_hook_removes_is_the_operators():
     import kopf
+
     from trainingbot_operator.settings import configure
 
     settings = kopf.OperatorSettings()

@@ -20,6 +20,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+
 from trainingbot.emulator import BotApiEmulator
 
 from tests.runtime.support import bot_environment as runtime_environment

@@ -11,6 +11,7 @@ import tomllib
 
 import asyncpg
 import pytest
+
 from trainingbot.db.migrate import head_revision
 
 from tests.image.conftest import (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from trainingbot_operator import alerts
 
 from tests.monitoring.conftest import MONITORING, output, run

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+
 from trainingbot_operator import alerts
 
 from tests.monitoring.conftest import MONITORING, ROOT, RUNBOOK

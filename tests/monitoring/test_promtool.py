@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import yaml
+
 from trainingbot_operator import alerts
 from trainingbot_operator.main import build_parser
 

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from prometheus_client.metrics import MetricWrapperBase
+
 from trainingbot.metrics import BotMetrics
 from trainingbot_operator import alerts
 

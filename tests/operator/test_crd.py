@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 from pydantic import BaseModel
+
 from trainingbot_operator import models
 
 from tests.operator import factories as f

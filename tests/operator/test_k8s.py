@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kubernetes.client import ApiException, Configuration
+
 from trainingbot_operator import k8s
 
 

@@ -7,6 +7,7 @@ import copy
 from typing import Any
 
 import pytest
+
 from trainingbot_operator import k8s, naming
 from trainingbot_operator.reconciler import Reconciler
 from trainingbot_operator.rollout import Action

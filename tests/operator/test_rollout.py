@@ -6,6 +6,7 @@ import dataclasses
 from datetime import timedelta
 
 import pytest
+
 from trainingbot_operator import conditions as cond
 from trainingbot_operator import naming
 from trainingbot_operator.models import (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from trainingbot.cli import build_parser
 from trainingbot.config import WEBHOOK_PATH
 from trainingbot.smoke import resolve_target

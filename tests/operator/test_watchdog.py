@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 from kubernetes.client import ApiException
+
 from trainingbot_operator import k8s, metrics, watchdog
 from trainingbot_operator.main import build_parser
 from trainingbot_operator.settings import Options

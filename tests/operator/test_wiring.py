@@ -6,6 +6,7 @@ import logging
 
 import kopf
 import pytest
+
 from trainingbot_operator import alerts, metrics, rbac
 from trainingbot_operator.main import build_parser
 from trainingbot_operator.settings import DEFAULT_PEERING_NAME, configure

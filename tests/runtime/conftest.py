@@ -7,6 +7,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+
 from trainingbot.emulator import BotApiEmulator
 
 from tests.runtime.support import TOKEN, BotProcess, RunningBot

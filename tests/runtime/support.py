@@ -23,6 +23,7 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+
 from trainingbot.config import (
     DatabaseSettings,
     RedisSettings,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from trainingbot.db import migrate
 
 from tests.runtime.support import (

@@ -14,6 +14,7 @@ from aiogram.methods import SendMessage
 from aiogram.types import Update
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+
 from trainingbot.db.errors import UpdateNotRecorded
 from trainingbot.logs import (
     JsonFormatter,
@@ -376,6 +377,7 @@ async def test_response_models_stay_built_across_garbage_collections():
     from aiogram import Bot
     from aiogram.methods.base import Response
     from aiogram.types import Message
+
     from trainingbot.runtime.responses import PinResponseModels, pin_response_models
     from trainingbot.runtime.updates import DryRunSession
 

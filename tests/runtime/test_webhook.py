@@ -7,6 +7,7 @@ import json
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+
 from trainingbot.smoke import REQUIRED_METRICS, SMOKE_USER_ID, smoke_update
 
 from tests.runtime.support import (

@@ -19,6 +19,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+
 from trainingbot.db import migrate
 from trainingbot.emulator import BotApiEmulator
 from trainingbot.smoke import Target, resolve_target

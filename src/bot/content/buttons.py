@@ -91,6 +91,7 @@ def _callbacks(
 
 def _callback_classes() -> list[type]:
     from aiogram.filters.callback_data import CallbackData
+
     from trainingbot.keyboards import callbacks
 
     return [

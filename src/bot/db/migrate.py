@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import asyncpg
+
 from trainingbot.causes import exception_chain
 
 ALEMBIC_VERSION_TABLE = "alembic_version"

@@ -14,6 +14,7 @@ import contextlib
 import logging
 
 import asyncpg
+
 from trainingbot.config import DatabaseSettings
 from trainingbot.db.errors import DATABASE_UNAVAILABLE_ERRORS
 

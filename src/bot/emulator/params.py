@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+
 from trainingbot.emulator.errors import ApiError, bad_request
 
 

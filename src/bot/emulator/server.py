@@ -17,6 +17,7 @@ from collections import Counter, deque
 from typing import Any, NamedTuple
 
 from aiohttp import web
+
 from trainingbot.emulator.chats import ChatState
 from trainingbot.emulator.errors import ApiError, injected, not_found, unauthorized
 from trainingbot.emulator.limits import BotApiLimits, FloodControl

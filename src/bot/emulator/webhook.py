@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+
 from trainingbot.emulator.params import Params, UploadedFile
 from trainingbot.emulator.updates import Update, UpdateQueue
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
 from trainingbot.content import Catalog, Course
 from trainingbot.keyboards import labels
 from trainingbot.keyboards.callbacks import (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiogram.types import InlineKeyboardMarkup
+
 from trainingbot.content import Course, Lesson
 from trainingbot.keyboards import labels
 from trainingbot.keyboards.callbacks import LessonAction, LessonCallback

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiogram.types import InlineKeyboardMarkup
+
 from trainingbot.content import Course, Question
 from trainingbot.keyboards.callbacks import AnswerCallback, ReviewAnswerCallback
 from trainingbot.keyboards.courses import _button

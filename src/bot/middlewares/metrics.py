@@ -9,6 +9,7 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import Update
+
 from trainingbot.db.errors import UpdateNotRecorded
 from trainingbot.metrics import BotMetrics
 

@@ -37,6 +37,7 @@ import asyncpg
 from aiogram import BaseMiddleware, Bot
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Update, User
+
 from trainingbot.content import Catalog
 from trainingbot.db.errors import DATABASE_UNAVAILABLE_ERRORS, UpdateNotRecorded
 from trainingbot.db.pool import CONNECT_TIMEOUT

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiogram import Router
 from aiogram.types import CallbackQuery, Message
+
 from trainingbot.texts import common
 from trainingbot.views import answer_press
 

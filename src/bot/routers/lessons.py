@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery
+
 from trainingbot.db.users import UserRecord
 from trainingbot.keyboards.callbacks import LessonAction, LessonCallback
 from trainingbot.services.training import TrainingService

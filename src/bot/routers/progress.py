@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
+
 from trainingbot.db.users import UserRecord
 from trainingbot.services.training import TrainingService
 from trainingbot.texts import training as t

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, PollAnswer
+
 from trainingbot.db.users import UserRecord
 from trainingbot.keyboards.callbacks import AnswerCallback
 from trainingbot.routers.review import current_session, save_session

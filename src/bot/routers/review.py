@@ -6,6 +6,7 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery
+
 from trainingbot.db.users import UserRecord
 from trainingbot.keyboards.callbacks import ReviewAnswerCallback
 from trainingbot.services.review import ReviewOutcome, ReviewService, ReviewSession

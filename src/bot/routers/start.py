@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message
+
 from trainingbot.content import Catalog, render
 from trainingbot.db.users import UserRecord
 from trainingbot.keyboards import courses as kb

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from aiogram import Router
 from aiogram.filters import Command, CommandObject, Filter
 from aiogram.types import BufferedInputFile, Message
+
 from trainingbot.db.users import UserRecord
 from trainingbot.services.broadcast import Broadcaster
 from trainingbot.services.trainer import TrainerService

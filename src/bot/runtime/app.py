@@ -29,6 +29,7 @@ from typing import Any
 import aiogram
 from aiogram.utils.token import TokenValidationError
 from prometheus_client import disable_created_metrics
+
 from trainingbot.config import BotMode, ConfigError, Settings, load_settings
 from trainingbot.content import ContentError
 from trainingbot.logs import Redactor, configure_logging, install_handler_context, secrets_of

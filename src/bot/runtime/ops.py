@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import psutil
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
 from trainingbot.logs import Redactor
 from trainingbot.metrics import BotMetrics
 from trainingbot.runtime.updates import describe_error

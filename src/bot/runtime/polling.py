@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 from aiogram.exceptions import TelegramConflictError, TelegramUnauthorizedError
 from aiogram.methods import GetUpdates
 from aiogram.types import Update
+
 from trainingbot.metrics import BotMetrics
 from trainingbot.runtime.backoff import Backoff, sleep_unless
 from trainingbot.runtime.ops import RuntimeState

@@ -38,6 +38,7 @@ from aiogram.client.session.base import BaseSession
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import TelegramMethod
 from aiogram.types import Message, Update
+
 from trainingbot.causes import caused_by
 from trainingbot.db.errors import UpdateNotRecorded
 from trainingbot.logs import update_context

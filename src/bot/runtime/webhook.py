@@ -35,6 +35,7 @@ from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 from aiohttp import web
 from pydantic import ValidationError
+
 from trainingbot.config import WEBHOOK_PATH
 from trainingbot.logs import Redactor
 from trainingbot.metrics import BotMetrics

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
+
 from trainingbot.texts import trainer as t
 
 log = logging.getLogger(__name__)

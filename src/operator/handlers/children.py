@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import kopf
+
 from trainingbot_operator import naming
 
 MANAGED = {naming.LABEL_MANAGED_BY: naming.MANAGED_BY}

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import kopf
+
 from trainingbot_operator import k8s, metrics, rollout, watchdog
 from trainingbot_operator.reconciler import Reconciler
 from trainingbot_operator.runtime import Runtime

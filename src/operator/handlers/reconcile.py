@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 import kopf
+
 from trainingbot_operator import metrics
 from trainingbot_operator.models import GROUP, PLURAL, VERSION
 from trainingbot_operator.settings import RESYNC_SECONDS

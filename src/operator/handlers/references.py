@@ -10,6 +10,7 @@ from typing import Any
 
 import kopf
 from pydantic import ValidationError
+
 from trainingbot_operator.models import GROUP, PLURAL, VERSION, parse_spec
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from trainingbot.content import ContentError, Problem, load_catalog
 
 COURSE_YAML = """\

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from trainingbot.content import SAMPLE_CONTENT_DIR, ContentError, load_catalog
 from trainingbot.content.layout import FlatName, FlatNameError, flat_name, parse_flat_name
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from trainingbot.content.markdown import MarkdownError, markdown_to_html
 
 

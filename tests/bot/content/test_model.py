@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
+
 from trainingbot.content import Catalog, Course, Lesson, Module, Question, QuestionKind
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from trainingbot import cli
 from trainingbot.content import SAMPLE_CONTENT_DIR, load_catalog
 from trainingbot.content.pack import (

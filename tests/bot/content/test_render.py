@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from trainingbot.content import Course, Lesson, Module, Question, QuestionKind
 from trainingbot.content.render import (
     course_card,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from trainingbot.content import SAMPLE_CONTENT_DIR, Catalog, QuestionKind, load_catalog
 from trainingbot.content.render import course_card, course_lesson_message, visible_length
 from trainingbot.content.rules import MESSAGE_LIMIT

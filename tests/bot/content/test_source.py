@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from trainingbot.content.source import SourceError, read_yaml, split_front_matter
 
 

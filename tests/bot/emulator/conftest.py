@@ -13,6 +13,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
+
 from trainingbot.emulator import BotApiEmulator
 
 TOKEN = "123456:TEST"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from aiogram.exceptions import TelegramRetryAfter, TelegramServerError
+
 from trainingbot.emulator import ApiError, BotApiLimits
 from trainingbot.emulator.limits import FloodControl
 

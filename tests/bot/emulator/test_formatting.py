@@ -4,6 +4,7 @@ exact error texts for what Telegram refuses."""
 from __future__ import annotations
 
 import pytest
+
 from trainingbot.emulator.formatting import (
     EntityParseError,
     bot_command_entities,

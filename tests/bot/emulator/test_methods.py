@@ -19,6 +19,7 @@ from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
 )
+
 from trainingbot.emulator import ApiError, BotApiEmulator, BotApiLimits
 
 from tests.bot.emulator.conftest import make_bot

@@ -16,6 +16,7 @@ from aiogram.types import (
     Message,
     PollAnswer,
 )
+
 from trainingbot.emulator.models import EmulatedDocument, EmulatedMessage, EmulatedPoll
 from trainingbot.emulator.terminal import (
     emphasize,

@@ -14,6 +14,7 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     Message,
 )
+
 from trainingbot.emulator import BotApiEmulator
 
 from tests.bot.emulator.conftest import make_bot, polling

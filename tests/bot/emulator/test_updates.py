@@ -12,6 +12,7 @@ from aiogram.exceptions import TelegramBadRequest, TelegramConflictError
 from aiogram.types import Message
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
+
 from trainingbot.emulator import BotApiEmulator
 
 from tests.bot.emulator.conftest import make_bot

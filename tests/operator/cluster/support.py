@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 from kopf.testing import KopfRunner
+
 from trainingbot_operator import k8s, metrics, naming, rbac
 
 from tests.support.cluster import KubeCluster

@@ -6,6 +6,7 @@ import base64
 import json
 
 import pytest
+
 from trainingbot_operator import naming
 
 from tests.operator.cluster.support import V1, V2, Cluster, fast_spec

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from trainingbot_operator import naming
 
 from tests.operator.cluster.support import (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from trainingbot_operator import naming
 
 from tests.operator.cluster.support import V1, V2, V3, Cluster, fast_spec

@@ -9,6 +9,7 @@ import asyncio
 import kubernetes
 import pytest
 from kubernetes.client import ApiException, Configuration
+
 from trainingbot_operator import k8s, metrics, watchdog
 
 from tests.operator.cluster.support import Cluster, fast_spec
