@@ -428,6 +428,22 @@ async def test_the_runbooks_pytest_smoke_suite_checks_a_named_target(
     assert result.returncode == 0, result.stdout + result.stderr
     assert "4 passed" in result.stdout
 
+    # A target without a webhook secret (a polling bot, say) has no webhook check: the summary
+    # says so, and nothing is reported as skipped.
+    without_secret = {k: v for k, v in env.items() if not k.endswith("WEBHOOK_SECRET")}
+    result = await asyncio.to_thread(
+        subprocess.run,
+        command,
+        cwd=REPO,
+        env=without_secret,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 passed, 1 deselected" in result.stdout
+    assert "the webhook check was not run" in result.stdout
+
     env["SMOKE_PRODUCTION_URL"] = f"http://127.0.0.1:{free_port()}"
     result = await asyncio.to_thread(
         subprocess.run, command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120

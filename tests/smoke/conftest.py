@@ -50,24 +50,60 @@ def pytest_addoption(parser):
     )
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "needs_webhook_secret: sends an update through the target's webhook"
+    )
+
+
+def _target(config) -> Target | None:
+    """The target of `--target`, or None: the suite starts a local bot (which has a secret)."""
+    target = config.getoption("target", default=None)
+    if target is None:
+        return None
+    return resolve_target(
+        target,
+        config.getoption("webhook_url", default=None),
+        config.getoption("webhook_secret", default=None),
+    )
+
+
+_LEFT_OUT = pytest.StashKey[int]()  # how many tests the target left out
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Without --target the suite needs the services it starts: mark it so."""
-    if config.getoption("target", default=None) is None:
-        for item in items:
-            if HERE in Path(item.path).parents:
-                item.add_marker(pytest.mark.services)
+    """Without --target the suite needs the services it starts: mark it so. A target given
+    without a webhook secret (a polling bot, or a run without it) has no webhook check: that
+    test is left out, and the summary says why."""
+    ours = [item for item in items if HERE in Path(item.path).parents]
+    target = _target(config)
+    if target is None:
+        for item in ours:
+            item.add_marker(pytest.mark.services)
+        return
+    if target.webhook_secret:
+        return
+    left_out = [item for item in ours if item.get_closest_marker("needs_webhook_secret")]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item not in left_out]
+        config.stash[_LEFT_OUT] = len(left_out)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if config.stash.get(_LEFT_OUT, 0):
+        terminalreporter.write_line(
+            "smoke: the webhook check was not run: give --webhook-secret (or "
+            "SMOKE_WEBHOOK_SECRET) to send one synthetic update through the webhook"
+        )
 
 
 @pytest.fixture(scope="module")
 async def smoke_target(pytestconfig, request) -> Target:
-    target = pytestconfig.getoption("target", default=None)
+    target = _target(pytestconfig)
     if target is not None:
-        yield resolve_target(
-            target,
-            pytestconfig.getoption("webhook_url", default=None),
-            pytestconfig.getoption("webhook_secret", default=None),
-        )
+        yield target
         return
     postgres = request.getfixturevalue("postgres_server")
     redis = request.getfixturevalue("redis_server")
