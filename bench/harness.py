@@ -181,3 +181,8 @@ class BotProcess:
             return None
         stop_process(self.proc, timeout=timeout)
         return self.proc.returncode
+
+    @property
+    def exit_code(self) -> int | None:
+        """The process' exit code once it ended (`stop`), else None."""
+        return None if self.proc is None else self.proc.poll()

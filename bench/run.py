@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +39,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python bench/run.py`
 
 import psutil
+
+from trainingbot.emulator import BotApiEmulator
 
 from bench.harness import TOKEN, BotProcess, Services
 from bench.stats import Recorder, Summary
@@ -72,20 +76,14 @@ class MemoryRun:
     exit_code: int | None = None
 
 
-async def measure(
-    services: Services,
-    kind: str,
-    mode: str,
-    users: int,
-    warmup: float,
-    duration: float,
-    think_time: float = 0.0,
-) -> Run:
-    from trainingbot.emulator import BotApiEmulator
-
+@contextlib.asynccontextmanager
+async def bot_behind_emulator(
+    services: Services, kind: str, mode: str
+) -> AsyncIterator[tuple[BotApiEmulator, BotProcess]]:
+    """A fresh emulator and Redis (and database, for the training bot), and the bot process
+    ready behind them; stopped on the way out (its code in `bot.exit_code`)."""
     database_url = services.fresh_database() if kind == "training" else None
     services.flush_redis()
-    walk = TrainingWalk() if kind == "training" else EchoWalk()
     async with BotApiEmulator(TOKEN, record_requests=False, history_limit=20) as emulator:
         bot = BotProcess.launch(
             kind,
@@ -97,27 +95,41 @@ async def measure(
         )
         try:
             await bot.wait_ready(emulator)
-            await run_trainees(emulator, walk, users, Budget(seconds=warmup))
-            harness = psutil.Process()
-            psutil.cpu_percent()
-            harness.cpu_percent()
-            cpu_before = bot.cpu_seconds()
-            started = time.perf_counter()
-            recorder = await run_trainees(
-                emulator,
-                walk,
-                users,
-                Budget(seconds=duration),
-                think_time=think_time,
-                first_user_id=8_000_000_000,
-            )
-            elapsed = time.perf_counter() - started
-            cpu = bot.cpu_seconds() - cpu_before
-            summary = recorder.summary(elapsed)
-            rss = bot.rss()
-            harness_cpu, machine_cpu = harness.cpu_percent(), psutil.cpu_percent()
+            yield emulator, bot
         finally:
-            code = bot.stop()
+            bot.stop()
+
+
+async def measure(
+    services: Services,
+    kind: str,
+    mode: str,
+    users: int,
+    warmup: float,
+    duration: float,
+    think_time: float = 0.0,
+) -> Run:
+    walk = TrainingWalk() if kind == "training" else EchoWalk()
+    async with bot_behind_emulator(services, kind, mode) as (emulator, bot):
+        await run_trainees(emulator, walk, users, Budget(seconds=warmup))
+        harness = psutil.Process()
+        psutil.cpu_percent()
+        harness.cpu_percent()
+        cpu_before = bot.cpu_seconds()
+        started = time.perf_counter()
+        recorder = await run_trainees(
+            emulator,
+            walk,
+            users,
+            Budget(seconds=duration),
+            think_time=think_time,
+            first_user_id=8_000_000_000,
+        )
+        elapsed = time.perf_counter() - started
+        cpu = bot.cpu_seconds() - cpu_before
+        summary = recorder.summary(elapsed)
+        rss = bot.rss()
+        harness_cpu, machine_cpu = harness.cpu_percent(), psutil.cpu_percent()
     answered = max(summary.requests - summary.errors, 1)
     return Run(
         kind,
@@ -129,54 +141,39 @@ async def measure(
         harness_cpu,
         machine_cpu,
         rss / 2**20,
-        code,
+        bot.exit_code,
     )
 
 
 async def memory_profile(
     services: Services, mode: str, users: int, checkpoints: list[int]
 ) -> MemoryRun:
-    from trainingbot.emulator import BotApiEmulator
-
     result = MemoryRun(mode, users)
-    database_url = services.fresh_database()
-    services.flush_redis()
-    async with BotApiEmulator(TOKEN, record_requests=False, history_limit=20) as emulator:
-        bot = BotProcess.launch(
-            "training",
-            mode,
-            api_base_url=emulator.base_url,
-            database_url=database_url,
-            redis_url=services.redis.url,
-            log_dir=LOG_DIR,
+    async with bot_behind_emulator(services, "training", mode) as (emulator, bot):
+        recorder = Recorder()
+        pending = sorted(checkpoints)
+
+        async def sample() -> None:
+            while pending:
+                done = len(recorder.latencies) + recorder.errors
+                while pending and done >= pending[0]:
+                    result.samples.append((pending.pop(0), bot.rss() / 2**20))
+                    print(
+                        f"  {result.samples[-1][0]:>7} updates: RSS "
+                        f"{result.samples[-1][1]:.1f} MiB",
+                        flush=True,
+                    )
+                await asyncio.sleep(0.2)
+
+        sampler = asyncio.ensure_future(sample())
+        started = time.perf_counter()
+        await run_trainees(
+            emulator, TrainingWalk(), users, Budget(updates=max(checkpoints)), recorder=recorder
         )
-        try:
-            await bot.wait_ready(emulator)
-            recorder = Recorder()
-            pending = sorted(checkpoints)
-
-            async def sample() -> None:
-                while pending:
-                    done = len(recorder.latencies) + recorder.errors
-                    while pending and done >= pending[0]:
-                        result.samples.append((pending.pop(0), bot.rss() / 2**20))
-                        print(
-                            f"  {result.samples[-1][0]:>7} updates: RSS "
-                            f"{result.samples[-1][1]:.1f} MiB",
-                            flush=True,
-                        )
-                    await asyncio.sleep(0.2)
-
-            sampler = asyncio.ensure_future(sample())
-            started = time.perf_counter()
-            await run_trainees(
-                emulator, TrainingWalk(), users, Budget(updates=max(checkpoints)), recorder=recorder
-            )
-            await asyncio.sleep(0.5)
-            sampler.cancel()
-            result.summary = asdict(recorder.summary(time.perf_counter() - started))
-        finally:
-            result.exit_code = bot.stop()
+        await asyncio.sleep(0.5)
+        sampler.cancel()
+        result.summary = asdict(recorder.summary(time.perf_counter() - started))
+    result.exit_code = bot.exit_code
     return result
 
 
