@@ -24,6 +24,7 @@ import pytest
 from trainingbot.emulator import BotApiEmulator
 
 from tests.runtime.support import bot_environment as runtime_environment
+from tests.support.logs import parse_json_lines
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "scripts" / "image"
@@ -125,14 +126,7 @@ class Container:
 
     async def json_records(self) -> list[dict[str, Any]]:
         """Every log line, parsed: a line that is not JSON fails the test (LOG_FORMAT=json)."""
-        records = []
-        for line in (await self.logs()).splitlines():
-            if line.strip():
-                try:
-                    records.append(json.loads(line))
-                except ValueError:
-                    raise AssertionError(f"a log line is not JSON: {line!r}") from None
-        return records
+        return parse_json_lines(await self.logs())
 
 
 class Containers:

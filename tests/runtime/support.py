@@ -11,7 +11,6 @@ real Redis.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import secrets
 import signal
@@ -38,6 +37,7 @@ from trainingbot.metrics import BotMetrics
 from trainingbot.ratelimit import Rate, RateLimits
 from trainingbot.runtime.app import Runtime
 
+from tests.support.logs import parse_json_lines
 from tests.support.processes import free_port, stop_process
 from tests.support.waiting import eventually
 
@@ -198,14 +198,7 @@ class BotProcess(BotAddresses):
 
     def records(self) -> list[dict[str, Any]]:
         """Every log line, parsed; a line that is not JSON fails the test."""
-        records = []
-        for line in self.text().splitlines():
-            if line.strip():
-                try:
-                    records.append(json.loads(line))
-                except ValueError:
-                    raise AssertionError(f"a log line is not JSON: {line!r}") from None
-        return records
+        return parse_json_lines(self.text())
 
     async def ready(self, http: aiohttp.ClientSession) -> bool:
         try:
