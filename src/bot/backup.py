@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from trainingbot.db.migrate import describe_target
+from trainingbot.db.migrate import database_url_from_environment, describe_target
 
 SCHEMES = ("postgresql://", "postgres://")
 # Custom format: compressed, and `pg_restore` can restore it selectively (docs/RUNBOOK.md).
@@ -140,13 +140,8 @@ def where(database_url: str) -> str:
 
 
 def main(output: Path) -> int:
-    database_url = os.environ.get("DATABASE_URL", "").strip()
-    if not database_url:
-        print(
-            "training-bot backup: DATABASE_URL is not set — point it at the bot's PostgreSQL "
-            "database (postgresql://user:password@host:5432/db)",
-            file=sys.stderr,
-        )
+    database_url = database_url_from_environment("training-bot backup")
+    if database_url is None:
         return 2
     try:
         size = backup(database_url, output)

@@ -81,6 +81,19 @@ async def current_revision(conn: asyncpg.Connection) -> str | None:
     return await conn.fetchval(f"SELECT version_num FROM {ALEMBIC_VERSION_TABLE} LIMIT 1")
 
 
+def database_url_from_environment(command: str) -> str | None:
+    """DATABASE_URL, or None after telling the person running `command` to set it."""
+    database_url = os.environ.get("DATABASE_URL", "").strip()
+    if not database_url:
+        print(
+            f"{command}: DATABASE_URL is not set — point it at the bot's PostgreSQL database "
+            "(postgresql://user:password@host:5432/db)",
+            file=sys.stderr,
+        )
+        return None
+    return database_url
+
+
 def describe_target(database_url: str) -> str:
     """host:port/db of a URL, with neither user nor password."""
     parts = urlsplit(database_url)
@@ -151,13 +164,8 @@ def downgrade(database_url: str, revision: str) -> None:
 
 
 def main(revision: str = "head") -> int:
-    database_url = os.environ.get("DATABASE_URL", "").strip()
-    if not database_url:
-        print(
-            "training-bot migrate: DATABASE_URL is not set — point it at the bot's "
-            "PostgreSQL database (postgresql://user:password@host:5432/db)",
-            file=sys.stderr,
-        )
+    database_url = database_url_from_environment("training-bot migrate")
+    if database_url is None:
         return 2
     try:
         upgrade(database_url, revision)
