@@ -164,16 +164,22 @@ def test_a_backup_of_the_test_database_restores_and_its_password_is_on_no_comman
     )
 
 
+def run_backup_command(database_url: str, dump: Path) -> subprocess.CompletedProcess:
+    """`training-bot backup --file DUMP` as the migration Job runs it: the URL in the
+    environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "trainingbot", "backup", "--file", str(dump)],
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+    )
+
+
 @pytest.mark.services
 def test_the_command_fails_clearly_and_leaves_no_file(postgres_server, database_url, tmp_path):
     wrong = database_url.replace(postgres_server.password, "not-the-password")
     dump = tmp_path / "x.dump"
-    result = subprocess.run(
-        [sys.executable, "-m", "trainingbot", "backup", "--file", str(dump)],
-        env={**os.environ, "DATABASE_URL": wrong},
-        capture_output=True,
-        text=True,
-    )
+    result = run_backup_command(wrong, dump)
     assert result.returncode == 1
     assert "training-bot backup: pg_dump of 127.0.0.1" in result.stderr
     assert "password authentication failed" in result.stderr
@@ -184,12 +190,7 @@ def test_the_command_fails_clearly_and_leaves_no_file(postgres_server, database_
 @pytest.mark.services
 def test_the_command_dumps_with_the_url_from_the_environment(database_url, tmp_path):
     dump = tmp_path / "x.dump"
-    result = subprocess.run(
-        [sys.executable, "-m", "trainingbot", "backup", "--file", str(dump)],
-        env={**os.environ, "DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-    )
+    result = run_backup_command(database_url, dump)
     assert result.returncode == 0, result.stderr
     assert f"dumped to {dump}" in result.stdout
     assert dump.stat().st_size > 0
