@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psutil
 
-from tests.support.processes import free_port, stop_process
+from tests.support.processes import free_port, spawn, stop_process
 from tests.support.services import PostgresServer, RedisServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -120,15 +120,7 @@ class BotProcess:
         log_dir.mkdir(parents=True, exist_ok=True)
         log_path = log_dir / f"{kind}-{mode}-{int(time.time())}.log"
         bot = cls(kind, mode, env, log_path, http_port if kind == "training" else None)
-        with open(log_path, "ab") as log:
-            bot.proc = subprocess.Popen(
-                argv,
-                env=env,
-                cwd=REPO,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        bot.proc = spawn(argv, log_path, env, REPO)
         return bot
 
     @property

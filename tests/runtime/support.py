@@ -38,7 +38,7 @@ from trainingbot.ratelimit import Rate, RateLimits
 from trainingbot.runtime.app import Runtime
 
 from tests.support.logs import parse_json_lines
-from tests.support.processes import free_port, stop_process
+from tests.support.processes import free_port, spawn, stop_process
 from tests.support.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[2]
@@ -182,16 +182,7 @@ class BotProcess(BotAddresses):
         argv = argv or [sys.executable, "-m", "trainingbot", "run"]
         full_env = {k: v for k, v in os.environ.items() if k not in _BOT_VARIABLES}
         full_env.update(env)
-        with open(log_path, "ab") as log:
-            proc = subprocess.Popen(
-                argv,
-                env=full_env,
-                cwd=REPO,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        return cls(env, log_path, proc, argv)
+        return cls(env, log_path, spawn(argv, log_path, full_env, REPO), argv)
 
     def text(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -1,4 +1,5 @@
-"""Small process helpers: free ports, waiting for a port, stopping a process group by PID."""
+"""Small process helpers: free ports, waiting for a port, starting a logged process and
+stopping its process group."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -32,6 +34,17 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str, interva
             return
         time.sleep(interval)
     raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def spawn(
+    argv: list[str], log_path: Path, env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.Popen:
+    """Start `argv` in a session of its own (so that `stop_process` can signal its whole
+    group), its output and errors appended to `log_path`."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 def stop_process(proc: subprocess.Popen, timeout: float = 10, sig: int = signal.SIGTERM) -> None:

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .processes import free_port, port_open, stop_process, wait_until
+from .processes import free_port, port_open, spawn, stop_process, wait_until
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -191,10 +191,7 @@ class RedisServer:
         conf = self.root / ("sentinel.conf" if self.sentinel_of else "redis.conf")
         conf.write_text(self._config())
         args = [REDIS_SERVER, str(conf)] + (["--sentinel"] if self.sentinel_of else [])
-        log = open(self.root / "log", "ab")  # noqa: SIM115 - kept open for the process' life
-        self.proc = subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        self.proc = spawn(args, self.root / "log")
         wait_until(lambda: port_open(self.port), 15, f"redis on {self.port}")
         return self
 
