@@ -38,6 +38,9 @@ DEBIAN_PACKAGES=(
   "/usr/sbin/debootstrap debootstrap"
   "/usr/bin/openssl openssl"
   "/usr/bin/ip iproute2"
+  "/usr/bin/jq jq"                   # the runtime filter of scripts/kind/runc-caps
+  "/usr/bin/gcc gcc"                 # the kind node's pause binary (static)
+  "/usr/lib/x86_64-linux-gnu/libc.a libc6-dev"
 )
 
 services() {

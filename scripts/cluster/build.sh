@@ -2,6 +2,10 @@
 # Builds the local control plane's binaries with Go from their official modules, pinned in
 # versions.env, into a cache outside the repository keyed by version. Idempotent: a binary
 # already in the cache is not rebuilt. Prints the bin directory as its last line.
+#
+#   build.sh                      the control plane: apiserver, controller-manager, scheduler,
+#                                 kubectl, etcd, kwok, helm
+#   build.sh kubelet kubeadm ...  also these commands of k8s.io/kubernetes (a kind node's)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -51,7 +55,7 @@ kube_minor=${KUBE_VERSION#v1.}; kube_minor=${kube_minor%%.*}
 kube_ldflags="-X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$kube_minor -X k8s.io/component-base/version.gitTreeState=clean -X k8s.io/client-go/pkg/version.gitVersion=$KUBE_VERSION -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$kube_minor"
 
 make_wrapper "$work_dir/kubernetes" k8s.io/kubernetes "$KUBE_VERSION" "v0.${KUBE_VERSION#v1.}"
-for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl "$@"; do
   build_in "$work_dir/kubernetes" "$cmd" "k8s.io/kubernetes/cmd/$cmd" "$KUBE_VERSION" "$kube_ldflags"
 done
 
