@@ -142,6 +142,16 @@ def test_the_deployment_meets_the_restricted_pod_security_standard():
     assert_restricted(pod_spec(deployment()))
 
 
+def test_a_slow_start_is_not_mistaken_for_a_hung_bot():
+    """Liveness waits for the startup probe, which allows minutes: a bot that takes long to
+    import and connect on a busy node must not be restarted before it ever listened."""
+    (container,) = pod_spec(deployment())["containers"]
+    startup = container["startupProbe"]
+    assert startup["httpGet"] == {"path": "/health", "port": "http"}
+    assert startup["periodSeconds"] * startup["failureThreshold"] >= 120
+    assert "initialDelaySeconds" not in container["livenessProbe"]
+
+
 def test_the_deployment_probes_health_and_readiness_on_the_operations_port():
     (container,) = pod_spec(deployment())["containers"]
     assert container["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}

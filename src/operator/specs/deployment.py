@@ -82,9 +82,17 @@ def _container(spec: TrainingBotSpec, image: str) -> dict[str, Any]:
         "ports": ports,
         "env": bot_environment(spec),
         "resources": {k: dict(v) for k, v in resources.items() if v},
+        # The bot imports aiogram and connects before it listens: tens of seconds on a busy
+        # node (seen on kind on two cores). Liveness starts only once the startup probe has
+        # passed, so a slow start is never mistaken for a hung process and restarted.
+        "startupProbe": {
+            "httpGet": {"path": "/health", "port": "http"},
+            "periodSeconds": 2,
+            "timeoutSeconds": 3,
+            "failureThreshold": 90,
+        },
         "livenessProbe": {
             "httpGet": {"path": "/health", "port": "http"},
-            "initialDelaySeconds": 5,
             "periodSeconds": 10,
             "timeoutSeconds": 3,
             "failureThreshold": 3,
