@@ -6,7 +6,8 @@ PYTEST := $(VENV)/bin/pytest
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: help bootstrap venv demo test lint test-unit test-services test-cluster test-image e2e \
-        e2e-kind cluster-binaries cluster-up cluster-down image bench load-test generate clean
+        e2e-kind kind-up kind-down kind-node-image cluster-binaries cluster-up cluster-down image \
+        bench load-test generate clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -21,8 +22,9 @@ bootstrap: ## everything a fresh machine needs: Debian packages, the venv, the c
 demo: venv ## the bot on its embedded default: embedded PostgreSQL, the emulator, a terminal chat
 	@$(VENV)/bin/training-bot demo
 
-test: bootstrap lint ## every test tier: unit, services, cluster, e2e, image
-	$(PYTEST) tests e2e
+test: bootstrap lint ## every test tier: unit, services, cluster, e2e, image, then e2e on kind
+	$(PYTEST) tests e2e -m "not kind"
+	scripts/e2e-kind.sh
 
 lint: venv ## ruff, clean
 	$(VENV)/bin/ruff check .
@@ -37,8 +39,8 @@ test-services: bootstrap ## the bot against real PostgreSQL, Redis and Sentinel
 test-cluster: bootstrap ## the operator and the chart on the local control plane
 	$(PYTEST) tests -m cluster
 
-e2e: bootstrap ## the e2e suite against KUBECONFIG (or the local control plane)
-	$(PYTEST) e2e
+e2e: bootstrap ## the e2e suite against KUBECONFIG (or the local control plane); real-pod scenarios need kind
+	$(PYTEST) e2e -m "not kind"
 
 test-image: bootstrap ## build the image and run it for real
 	$(PYTEST) tests -m image
@@ -55,8 +57,18 @@ cluster-down: ## stop the local control plane started by cluster-up
 image: ## build the container image (starts the Docker engine if needed); last line is IMAGE=<ref>
 	@scripts/image/build.sh
 
-e2e-kind: venv ## the e2e suite on a kind cluster (needs Docker and kind): see docs/KIND.md
-	@scripts/e2e-kind.sh
+e2e-kind: bootstrap ## the e2e suite, and what only real pods show, on a kind cluster built here: docs/KIND.md
+	scripts/e2e-kind.sh
+
+kind-node-image: bootstrap ## assemble the kind node image from Debian packages and Go modules; last line NODE_IMAGE=<ref>
+	@scripts/image/engine.sh start >/dev/null
+	@scripts/kind/build.sh
+
+kind-up: bootstrap ## a kind cluster with the operator and a sample bot; last line is KUBECONFIG=<path>
+	@scripts/kind/up.sh
+
+kind-down: ## delete what kind-up created (the cluster; the Docker engine if it started it)
+	@scripts/kind/down.sh
 
 bench: bootstrap ## the throughput/latency/memory benchmark; numbers go to docs/PERFORMANCE.md
 	$(PY) bench/run.py

@@ -133,3 +133,12 @@ def bot_name(request) -> str:
     """A TrainingBot name unique to the test (DNS label, short enough for child names)."""
     slug = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:20].strip("-")
     return f"{slug}-{secrets.token_hex(2)}"
+
+
+@pytest.fixture(autouse=True)
+def no_operator_tracebacks(platform: Platform):
+    """Whatever a test did, the operator must not have crashed in a handler meanwhile."""
+    seen = len(platform.operator_output())
+    yield
+    output = platform.operator_output()[seen:]
+    assert "Traceback (most recent call last)" not in output, output[-6000:]

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trainingbot_operator.specs.common import WEBHOOK_PORT
+
 from tests.support.cluster import KubeCluster
 
 API = "trainingbot.dev/v1alpha1"
@@ -23,6 +25,9 @@ FAST_ROLLOUT = {
     "monitorSeconds": 3,
     "smokeTest": True,
 }
+#: Real pods (kind) import, connect and register their webhook before they are ready; on two
+#: busy cores that can take a minute, so the deadline is wider and the watch a little longer.
+REAL_POD_ROLLOUT = {**FAST_ROLLOUT, "progressDeadlineSeconds": 180, "monitorSeconds": 10}
 
 
 @dataclass
@@ -151,7 +156,9 @@ class Platform:
                 "tokenSecretRef": {**ref, "key": "token"},
                 "apiBaseUrl": self.backing["bot_api_url"],
                 "webhook": {
-                    "url": f"https://{name}.example.org/telegram/webhook",
+                    # The emulator delivers updates to the bot's own Service: no update ever
+                    # leaves the cluster (on kwok nothing is delivered at all).
+                    "url": f"http://{name}-webhook.{self.namespace}.svc:{WEBHOOK_PORT}/telegram/webhook",
                     "secretTokenSecretRef": {**ref, "key": "webhook-secret"},
                 },
             },
@@ -159,7 +166,7 @@ class Platform:
             "redis": {"urlSecretRef": {**ref, "key": "redis-url"}},
             "adminIds": [1001],
             "migrations": {"enabled": True, "timeoutSeconds": 60},
-            "rollout": dict(FAST_ROLLOUT),
+            "rollout": dict(FAST_ROLLOUT if self.simulated else REAL_POD_ROLLOUT),
         }
         body.update(spec)
         return {"apiVersion": API, "kind": "TrainingBot", "metadata": {"name": name}, "spec": body}

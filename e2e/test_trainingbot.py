@@ -9,8 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from trainingbot.content import SAMPLE_CONTENT_DIR
 
 from e2e.platform import CHART, Platform
@@ -292,12 +290,3 @@ def test_helm_upgrade_and_rollback_of_bots_declared_in_values(
         60,
         "the bot's Deployment to be deleted with the TrainingBot",
     )
-
-
-@pytest.fixture(autouse=True)
-def no_operator_tracebacks(platform: Platform):
-    """Whatever a test did, the operator must not have crashed in a handler meanwhile."""
-    seen = len(platform.operator_output())
-    yield
-    output = platform.operator_output()[seen:]
-    assert "Traceback (most recent call last)" not in output, output[-6000:]

@@ -1,58 +1,42 @@
 #!/usr/bin/env bash
-# `make e2e-kind`: the e2e suite on a kind cluster, where every container really runs.
+# `make e2e-kind`: the e2e suite on a kind cluster built on this machine, where every container
+# really runs (docs/KIND.md), including the scenarios only real pods can show (marker `kind`).
 #
-# Needs a Docker engine that can pull images (kind's node image, postgres and redis for the
-# bots' backing services). kind itself is built with Go if it is not on PATH. The project's
-# image is built by scripts/image/build.sh, tagged twice (the e2e suite rolls from one tag to
-# the other), loaded into the cluster with `kind load docker-image`, and the suite runs
-# against the cluster's kubeconfig: the chart's operator pod does the work there.
+# The cluster comes from scripts/kind/up.sh (created, or reused if `make kind-up` made one;
+# without its sample bot unless KIND_SAMPLE=1). The project's image is tagged three times for the
+# suite: e2e-1 and e2e-2 (a working release and the next one) and e2e-crashloop (an entrypoint
+# that fails), each loaded into the node. A cluster this script created is deleted afterwards
+# unless KEEP_CLUSTER=1; the Docker engine is stopped if it was started for it.
 #
-#   KIND_CLUSTER=ttb-e2e   cluster name (created if missing)
-#   KEEP_CLUSTER=1         keep the cluster afterwards (default: delete it if this script made it)
-#   KIND_NODE_IMAGE=...    node image for `kind create cluster --image` (default: kind's own)
+#   KIND_CLUSTER=ttb-e2e   cluster name      KIND_NODE_IMAGE=REF   a node image from elsewhere
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export KIND_CLUSTER=${KIND_CLUSTER:-ttb-e2e}
+source scripts/kind/versions.env
+source scripts/cluster/versions.env
+# shellcheck source=kind/lib.sh
+source scripts/kind/lib.sh
 
-KIND_VERSION=v0.33.0
-cluster=${KIND_CLUSTER:-ttb-e2e}
-log() { printf '[e2e-kind] %s\n' "$*" >&2; }
-
-command -v docker >/dev/null || { log "Docker is required (a running engine that can pull images)"; exit 1; }
-docker info >/dev/null 2>&1 || { log "the Docker engine is not running or not reachable"; exit 1; }
-if ! command -v kind >/dev/null; then
-  gobin=${TTB_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/telegram-training-bot}/kind-$KIND_VERSION
-  if [ ! -x "$gobin/kind" ]; then
-    log "building kind $KIND_VERSION with Go"
-    GOBIN=$gobin go install "sigs.k8s.io/kind@$KIND_VERSION"
-  fi
-  export PATH=$gobin:$PATH
-fi
-
-created=0
-if ! kind get clusters 2>/dev/null | grep -qx "$cluster"; then
-  log "creating kind cluster $cluster"
-  kind create cluster --name "$cluster" --wait 180s ${KIND_NODE_IMAGE:+--image "$KIND_NODE_IMAGE"}
-  created=1
-fi
+existed=0
+[ -f "$state_dir/cluster-created" ] && existed=1
 cleanup() {
-  if [ "$created" = 1 ] && [ "${KEEP_CLUSTER:-0}" != 1 ]; then
-    log "deleting kind cluster $cluster"
-    kind delete cluster --name "$cluster" >/dev/null 2>&1 || true
-  fi
+  if [ "$existed" = 0 ] && [ "${KEEP_CLUSTER:-0}" != 1 ]; then scripts/kind/down.sh; fi
 }
 trap cleanup EXIT
 
-image=$(scripts/image/build.sh | sed -n 's/^IMAGE=//p' | tail -1)
-[ -n "$image" ] || { log "the image build printed no IMAGE= line"; exit 1; }
+out=$(KIND_SAMPLE=${KIND_SAMPLE:-0} scripts/kind/up.sh)
+image=$(sed -n 's/^IMAGE=//p' <<<"$out")
+[ -n "$image" ] || die "scripts/kind/up.sh printed no IMAGE="
 repository=${image%:*}
-first=$repository:e2e-1 next=$repository:e2e-2
-docker tag "$image" "$first"
-docker tag "$image" "$next"
-log "loading $first and $next into $cluster"
-kind load docker-image "$first" "$next" --name "$cluster"
+first=$repository:e2e-1 next=$repository:e2e-2 crashloop=$repository:e2e-crashloop
+"$DOCKER" tag "$image" "$first"
+"$DOCKER" tag "$image" "$next"
+# A release that starts and exits at once, as a broken build would: its pods crash-loop for real.
+printf 'FROM %s\nENTRYPOINT ["/bin/sh", "-c", "echo this release is broken >&2; exit 3"]\n' "$image" |
+  DOCKER_BUILDKIT=1 "$DOCKER" build -q -t "$crashloop" - >/dev/null
+log "loading $first, $next and $crashloop into $cluster"
+"$KIND" load docker-image --name "$cluster" "$first" "$next" "$crashloop" >/dev/null
 
-kubeconfig=$(mktemp)
-kind get kubeconfig --name "$cluster" > "$kubeconfig"
 log "running the e2e suite against $cluster"
-KUBECONFIG=$kubeconfig E2E_IMAGE=$first E2E_IMAGE_NEXT=$next \
-  "${VENV:-.venv}/bin/pytest" e2e -v
+KUBECONFIG=$kubeconfig E2E_IMAGE=$first E2E_IMAGE_NEXT=$next E2E_IMAGE_CRASHLOOP=$crashloop \
+  "${VENV:-.venv}/bin/pytest" e2e -v -p no:cacheprovider

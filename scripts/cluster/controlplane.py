@@ -47,6 +47,7 @@ ISSUER = "https://kubernetes.default.svc.cluster.local"
 CONTROLLERS = (
     "deployment-controller",
     "replicaset-controller",
+    "statefulset-controller",  # the e2e suite's Redis and Sentinels
     "job-controller",
     "garbage-collector-controller",
     "namespace-controller",

@@ -165,7 +165,7 @@ node_packages=systemd,dbus,runc,containernetworking-plugins,conntrack,iptables,n
 rootfs_ref="ttb-kind-rootfs:$SUITE-$(digest "$MIRROR" "$node_packages")"
 rootfs_image "$rootfs_ref" "$node_packages"
 
-inputs=("$0" "$here/node" "$here/runc-caps" "$rootfs_ref")
+inputs=("$0" "$here/runc-caps" "$rootfs_ref")
 for name in kubelet kubeadm kubectl; do inputs+=("$kube_bin/$name"); done
 for name in containerd ctr containerd-shim-runc-v2 crictl; do inputs+=("$bin_dir/$name"); done
 for ref in "${node_images[@]}"; do inputs+=("$ref=$("$DOCKER" image inspect --format '{{.Id}}' "$ref")"); done

@@ -32,6 +32,8 @@ async def serve(args: argparse.Namespace) -> int:
         # A long-running server keeps bounded history: nobody reads it back.
         record_requests=False,
         history_limit=100,
+        # People (and the kind tier's tests) act as trainees through /_trainees/.
+        serve_trainees=True,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 from aiohttp import web
 
 from trainingbot.emulator.chats import ChatState
+from trainingbot.emulator.control import add_trainee_routes
 from trainingbot.emulator.errors import ApiError, injected, not_found, unauthorized
 from trainingbot.emulator.limits import BotApiLimits, FloodControl
 from trainingbot.emulator.methods import Described, lookup
@@ -74,6 +75,7 @@ class BotApiEmulator:
         webhook_timeout: float = 10.0,
         webhook_retry_delay: float = 0.05,
         webhook_max_retry_delay: float = 2.0,
+        serve_trainees: bool = False,
     ) -> None:
         """
         :param record_requests: keep `requests`, the log of the bot's calls (off for load).
@@ -82,9 +84,12 @@ class BotApiEmulator:
         :param webhook_timeout: seconds the bot's webhook has to answer before a retry.
         :param webhook_retry_delay: first pause after a failed delivery; it doubles up to
             `webhook_max_retry_delay` (Telegram waits much longer; tests should not).
+        :param serve_trainees: also serve emulated trainees over HTTP (`control.py`), for a
+            standalone emulator that people and tests outside this process act through.
         """
         self.host = host
         self._requested_port = port
+        self._serve_trainees = serve_trainees
         self.state = EmulatorState(
             token,
             limits or BotApiLimits(),
@@ -107,6 +112,8 @@ class BotApiEmulator:
 
     async def start(self) -> BotApiEmulator:
         app = web.Application(client_max_size=self.limits.max_upload_bytes + 1024 * 1024)
+        if self._serve_trainees:
+            add_trainee_routes(app.router, self)
         app.router.add_route("*", "/{path:.*}", self._handle)
         # No access log: at benchmark rates it would cost more than the emulation itself.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
