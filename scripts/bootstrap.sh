@@ -38,6 +38,8 @@ DEBIAN_PACKAGES=(
   "/usr/sbin/debootstrap debootstrap"
   "/usr/bin/openssl openssl"
   "/usr/bin/ip iproute2"
+  "/usr/bin/chromium chromium"
+  "/usr/bin/npm npm"
 )
 
 services() {
