@@ -155,6 +155,33 @@ def test_a_broken_course_file_shows_on_the_page_until_fixed(page, demo):
     bot_message(page, f"{COURSE.title} (draft)").wait_for()
 
 
+def tab_to(page, name: str, limit: int = 40) -> None:
+    """Press Tab until the focused button's text starts with `name`, as a person would."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "document.activeElement.tagName === 'BUTTON' ? document.activeElement.innerText : ''"
+        )
+        if focused.strip().startswith(name):
+            return
+    raise AssertionError(f"{limit} presses of Tab never reached {name!r}")
+
+
+def test_the_page_works_by_keyboard_alone(page):
+    tab_to(page, "Ben")
+    page.keyboard.press("Enter")
+    assert page.locator("#chat-title").inner_text() == "Chat with the bot as Ben"
+    page.locator("#log").focus()
+    page.keyboard.press("Tab")  # from the chat to the message box
+    assert page.evaluate("document.activeElement.id") == "text"
+    page.keyboard.type("/start")
+    page.keyboard.press("Enter")
+    bot_message(page, "Tap a course").wait_for()
+    tab_to(page, COURSE.title)  # a course button in the bot's answer
+    page.keyboard.press("Enter")
+    bot_message(page, f"{len(COURSE.lessons)} lessons").wait_for()
+
+
 def test_a_narrow_window_has_no_serious_accessibility_problems(page, axe_source):
     page.set_viewport_size({"width": 380, "height": 760})
     send(page, "/help")
