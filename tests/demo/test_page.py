@@ -28,6 +28,12 @@ def bot_message(page, text: str):
     return page.locator("article.msg.bot").filter(has_text=text).last
 
 
+def lesson_message(page, title: str):
+    """The lesson's own message: it starts with the title (which other lessons may mention)."""
+    starts = re.compile(r"^\s*" + re.escape(title))
+    return page.locator("article.msg.bot").filter(has_text=starts).last
+
+
 def send(page, text: str) -> None:
     page.get_by_label("Message").fill(text)
     page.get_by_label("Message").press("Enter")
@@ -68,7 +74,7 @@ def test_the_sample_course_to_the_end_then_a_review_a_day_later(page, axe_source
     first_wrong = COURSE.lessons[0].questions[0]
     assert first_wrong.kind is QuestionKind.POLL  # the sample course starts with a quiz poll
     for number, lesson in enumerate(COURSE.lessons):
-        press(bot_message(page, lesson.title), labels.QUIZ)
+        press(lesson_message(page, lesson.title), labels.QUIZ)
         for question in lesson.questions:
             wrong = question is first_wrong
             option = (question.correct + 1) % len(question.options) if wrong else question.correct
@@ -81,7 +87,7 @@ def test_the_sample_course_to_the_end_then_a_review_a_day_later(page, axe_source
                 assert question.options[question.correct] in right.inner_text()
                 assert poll.locator(".explanation").is_visible()
                 page.screenshot(path=str(artefacts / "demo-quiz-explained.png"))
-        done = bot_message(page, "done.")
+        done = bot_message(page, f"Lesson {lesson.title} done.")
         if number + 1 < len(COURSE.lessons):
             press(done, labels.NEXT_LESSON)
     total = len(COURSE.questions)
@@ -155,14 +161,17 @@ def test_a_broken_course_file_shows_on_the_page_until_fixed(page, demo):
     bot_message(page, f"{COURSE.title} (draft)").wait_for()
 
 
-def tab_to(page, name: str, limit: int = 40) -> None:
-    """Press Tab until the focused button's text starts with `name`, as a person would."""
+def tab_to(page, name: str, limit: int = 200) -> None:
+    """Press Tab until the focused button's text starts with `name` (or, for "#id", the
+    element with that id has the focus), as a person would."""
     for _ in range(limit):
         page.keyboard.press("Tab")
         focused = page.evaluate(
-            "document.activeElement.tagName === 'BUTTON' ? document.activeElement.innerText : ''"
+            "[document.activeElement.tagName, document.activeElement.id,"
+            " (document.activeElement.innerText || '').trim()]"
         )
-        if focused.strip().startswith(name):
+        tag, element_id, text = focused
+        if name == f"#{element_id}" or (tag == "BUTTON" and text.startswith(name)):
             return
     raise AssertionError(f"{limit} presses of Tab never reached {name!r}")
 
@@ -171,9 +180,7 @@ def test_the_page_works_by_keyboard_alone(page):
     tab_to(page, "Ben")
     page.keyboard.press("Enter")
     assert page.locator("#chat-title").inner_text() == "Chat with the bot as Ben"
-    page.locator("#log").focus()
-    page.keyboard.press("Tab")  # from the chat to the message box
-    assert page.evaluate("document.activeElement.id") == "text"
+    tab_to(page, "#text")  # past the chat's buttons to the message box
     page.keyboard.type("/start")
     page.keyboard.press("Enter")
     bot_message(page, "Tap a course").wait_for()
