@@ -15,6 +15,7 @@ once handled, as this project's poller does) or for its replies to settle, then 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import threading
 from collections.abc import AsyncIterator, Iterable
@@ -162,8 +163,11 @@ class _TerminalChat:
         self.choices: list[_Choice] = []
 
     def write(self, text: str = "", end: str = "\n") -> None:
-        self.out.write(text + end)
-        self.out.flush()
+        # A closed terminal (SIGHUP, EIO) or pipe must not turn the way out into a traceback:
+        # the end of input that comes with it ends the chat.
+        with contextlib.suppress(OSError, ValueError):
+            self.out.write(text + end)
+            self.out.flush()
 
     def show(self, message: EmulatedMessage) -> None:
         text, choices = render_message(message, ansi=self.ansi)

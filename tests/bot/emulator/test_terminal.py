@@ -229,3 +229,17 @@ async def test_the_prompt_waits_until_the_bot_has_finished_answering(emu):
     answer_to_long = transcript[transcript.index("> /long") : transcript.index("> /next")]
     assert "first part" in answer_to_long
     assert "second part" in answer_to_long
+
+
+class _ClosedTerminal(io.StringIO):
+    def write(self, text: str) -> int:
+        raise OSError(5, "Input/output error")  # what a closed terminal answers
+
+
+async def test_a_closed_terminal_ends_the_chat_without_a_traceback(emu, bot):
+    trainee = emu.trainee(1001, "Ada")
+    async with polling(course_bot(), bot):
+        await run_terminal_chat(
+            trainee, input_lines=scripted_lines(["/start"]), out=_ClosedTerminal(), settle=0.05
+        )
+    assert emu.calls("sendMessage")[0]["text"].startswith("<b>On-call 101")
