@@ -261,6 +261,8 @@ async def run(
         return _format_clock(clock.advance(hours=hours))
 
     async with BotApiEmulator(token=DEMO_TOKEN) as emulator:
+        # Before the page asks for it: the terminal's trainee has a username too.
+        trainee = emulator.trainee(DEMO_USER_ID, DEMO_NAME, username="ada")
         people = [Person(DEMO_USER_ID, DEMO_NAME, "trainer")]
         people += [Person(user_id, name) for user_id, name in OTHER_TRAINEES]
         page = ChatPage(
@@ -279,12 +281,12 @@ async def run(
                 print(f"URL={url}", flush=True)
                 await asyncio.Event().wait()  # until a signal cancels the demo
                 return
-            print(f"The chat in a browser: {url}", flush=True)
+            with contextlib.suppress(OSError):
+                print(f"The chat in a browser: {url}", flush=True)
             if open_browser and _can_open_a_browser():
                 import webbrowser
 
                 await asyncio.to_thread(webbrowser.open, url)
-            trainee = emulator.trainee(DEMO_USER_ID, DEMO_NAME, username="ada")
             lines = scripted_lines(script) if script is not None else None
             await run_terminal_chat(trainee, input_lines=lines, confirms_when_handled=True)
         finally:
