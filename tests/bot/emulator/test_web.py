@@ -139,6 +139,11 @@ async def test_the_page_streams_the_chats_and_acts_in_them(emu, page):
         problems = await next_event(stream, "problems")
         assert problems["problems"][0]["where"] == "c/course.yaml:3"
 
+        # What the terminal's trainee types shows on the page at once: one emulator.
+        await emu.trainee(1001).send("typed in the terminal")
+        typed = await next_event(stream, "item")
+        assert (typed["chat"], typed["item"]["html"]) == (1001, "typed in the terminal")
+
 
 async def test_quiz_answers_are_revealed_after_voting_and_documents_download(emu, bot, page):
     await bot.send_poll(
