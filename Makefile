@@ -19,7 +19,7 @@ bootstrap: ## everything a fresh machine needs: Debian packages, the venv, the c
 	@scripts/bootstrap.sh all
 	@scripts/cluster/build.sh >/dev/null
 
-demo: venv ## the bot on its embedded default: embedded PostgreSQL, the emulator, a terminal chat
+demo: venv ## the bot on its embedded default: embedded PostgreSQL, the emulator, a web page and a terminal chat
 	@$(VENV)/bin/training-bot demo
 
 test: bootstrap lint ## every test tier: unit, services, cluster, e2e, image, then e2e on kind

@@ -28,6 +28,8 @@ setup(
     + [COURSES],
     package_data={
         "trainingbot": ["py.typed"],
+        # The demo's web page (HTML, CSS, JS), served from the package.
+        "trainingbot.emulator.web": ["static/*"],
         COURSES: ["**/*.yaml", "**/*.md"],
         "trainingbot_migrations": ["script.py.mako", "alembic.ini"],
     },

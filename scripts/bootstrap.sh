@@ -41,6 +41,8 @@ DEBIAN_PACKAGES=(
   "/usr/bin/jq jq"                   # the runtime filter of scripts/kind/runc-caps
   "/usr/bin/gcc gcc"                 # the kind node's pause binary (static)
   "/usr/lib/x86_64-linux-gnu/libc.a libc6-dev"
+  "/usr/bin/chromium chromium"          # the demo page's browser tests (Playwright)
+  "/usr/bin/npm npm"                  # axe-core for the accessibility check
 )
 
 services() {

@@ -43,6 +43,8 @@ def _content_pack(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    # At once: starting takes seconds (aiogram, PostgreSQL) and must not look hung.
+    print("training-bot demo: starting…", file=sys.stderr, flush=True)
     from trainingbot.demo import main
 
     return main(args)
@@ -105,13 +107,28 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo",
         help="the bot with an embedded PostgreSQL and the local Bot API emulator, "
-        "chatting in this terminal: no token, no servers",
+        "in a web page and in this terminal: no token, no servers",
     )
     demo.add_argument(
+        "--content",
         "--content-dir",
+        dest="content_dir",
         type=Path,
         default=None,
-        help="course files to serve (default: the sample course On-call 101)",
+        help="course files to serve, reloaded on every save "
+        "(default: the sample course On-call 101)",
+    )
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="serve the web page only (no terminal chat, no browser); "
+        "prints URL=http://127.0.0.1:PORT/ once it answers",
+    )
+    demo.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="the web page's port (default 8765, or any free port if that one is taken)",
     )
     demo.add_argument(
         "--script",

@@ -1,18 +1,42 @@
 """Will every button of a course pack into Telegram's 64 bytes of callback data?
 
-Measured with the bot's own callback classes, so a change to their prefixes or fields is
-checked too. aiogram refuses to pack data over the limit; the size is then computed the same
-way aiogram joins the parts, to tell the trainer by how much the ids have to shrink.
+Measured on `CALLBACK_LAYOUTS`, the shape of each of the bot's callback classes (prefix,
+fields in order, the values an action field takes), joined as aiogram packs them. The table
+is plain data so that `training-bot content validate` need not import aiogram (seconds of
+its run time); tests/bot/content/test_callback_layouts.py checks that it matches
+`trainingbot.keyboards.callbacks` field for field, so a change there cannot go unchecked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from enum import Enum
 from typing import Literal
 
 Subject = Literal["course", "lesson", "question"]
+
+CALLBACK_DATA_LIMIT = 64  # bytes, Telegram's limit for InlineKeyboardButton.callback_data
+SEPARATOR = ":"  # aiogram's CallbackData default
+
+
+@dataclass(frozen=True)
+class CallbackLayout:
+    """One callback class of the bot: `prefix`, its fields in order, and the values of its
+    `action` field (empty when it has none)."""
+
+    name: str
+    prefix: str
+    fields: tuple[str, ...]
+    actions: tuple[str, ...] = ()
+
+
+# Mirrors trainingbot.keyboards.callbacks (a test keeps the two equal).
+CALLBACK_LAYOUTS = (
+    CallbackLayout("CourseCallback", "c", ("action", "course"), ("o", "e", "r", "l")),
+    CallbackLayout("LessonCallback", "l", ("action", "course", "lesson"), ("s", "n", "b")),
+    CallbackLayout("AnswerCallback", "a", ("course", "question", "option")),
+    CallbackLayout("ReviewAnswerCallback", "r", ("course", "question", "option")),
+)
 
 
 @dataclass(frozen=True)
@@ -22,18 +46,10 @@ class ButtonProblem:
     message: str
 
 
-def packed_size(callback) -> int:
-    """Bytes of `callback.pack()`, also when aiogram refuses to pack it for being too long."""
-    try:
-        return len(callback.pack().encode())
-    except ValueError:
-        values = callback.model_dump(mode="python").values()
-        parts = [callback.__prefix__, *(_encode(value) for value in values)]
-        return len(callback.__separator__.join(parts).encode())
-
-
-def _encode(value: object) -> str:
-    return "" if value is None else str(value.value if isinstance(value, Enum) else value)
+def packed_size(layout: CallbackLayout, values: dict[str, object]) -> int:
+    """Bytes of the callback data aiogram would pack from `values` (also past the limit)."""
+    parts = [layout.prefix, *("" if values[f] is None else str(values[f]) for f in layout.fields)]
+    return len(SEPARATOR.join(parts).encode())
 
 
 def button_problems(
@@ -43,16 +59,14 @@ def button_problems(
 ) -> list[ButtonProblem]:
     """Check every button built for the course; `questions` pairs ids with option counts.
 
-    Every callback class of `trainingbot.keyboards.callbacks` is packed with every value its
-    fields can take for this course, so a class added there (a review answer, say) is
-    covered without a change here.
+    Every callback layout is packed with every value its fields can take for this course,
+    so a class added to `CALLBACK_LAYOUTS` (a review answer, say) is covered without a
+    change here.
     """
-    from trainingbot.keyboards.callbacks import CALLBACK_DATA_LIMIT
-
     lesson_ids, questions = list(lesson_ids), list(questions)
     worst: dict[tuple[Subject, str], int] = {}  # two classes may carry the same id
-    for subject, id_, callbacks in _callbacks(course_id, lesson_ids, questions):
-        size = max(packed_size(cb) for cb in callbacks)
+    for subject, id_, sizes in _sizes(course_id, lesson_ids, questions):
+        size = max(sizes)
         worst[subject, id_] = max(size, worst.get((subject, id_), 0))
     return [
         ButtonProblem(subject, id_, _message(subject, id_, course_id, size - CALLBACK_DATA_LIMIT))
@@ -61,21 +75,28 @@ def button_problems(
     ]
 
 
-def _callbacks(
+def _sizes(
     course_id: str, lesson_ids: list[str], questions: list[tuple[str, int]]
-) -> Iterator[tuple[Subject, str, list]]:
-    """Per id, every callback the bot can build that carries it (the longest decides)."""
-    for cls in _callback_classes():
-        fields = set(cls.model_fields)
-        actions = _actions(cls)
+) -> Iterator[tuple[Subject, str, list[int]]]:
+    """Per id, the packed size of every callback the bot can build that carries it."""
+    for layout in CALLBACK_LAYOUTS:
+        fields = set(layout.fields)
+        actions = [{"action": a} for a in layout.actions] or [{}]
         if fields == {"action", "course"} or fields == {"course"}:
-            yield "course", course_id, [cls(course=course_id, **a) for a in actions]
+            yield (
+                "course",
+                course_id,
+                [packed_size(layout, {"course": course_id, **a}) for a in actions],
+            )
         elif fields - {"action"} == {"course", "lesson"}:
             for lesson_id in lesson_ids:
                 yield (
                     "lesson",
                     lesson_id,
-                    [cls(course=course_id, lesson=lesson_id, **a) for a in actions],
+                    [
+                        packed_size(layout, {"course": course_id, "lesson": lesson_id, **a})
+                        for a in actions
+                    ],
                 )
         elif fields == {"course", "question", "option"}:
             for question_id, count in questions:
@@ -83,37 +104,18 @@ def _callbacks(
                     "question",
                     question_id,
                     [
-                        cls(course=course_id, question=question_id, option=i)
+                        packed_size(
+                            layout, {"course": course_id, "question": question_id, "option": i}
+                        )
                         for i in range(max(count, 1))
                     ],
                 )
-
-
-def _callback_classes() -> list[type]:
-    from aiogram.filters.callback_data import CallbackData
-
-    from trainingbot.keyboards import callbacks
-
-    return [
-        value
-        for value in vars(callbacks).values()
-        if isinstance(value, type) and issubclass(value, CallbackData) and value is not CallbackData
-    ]
-
-
-def _actions(cls: type) -> list[dict[str, object]]:
-    field = cls.model_fields.get("action")
-    if field is None:
-        return [{}]
-    return [{"action": action} for action in field.annotation]
 
 
 _WHAT = {"course": "course buttons", "lesson": "lesson buttons", "question": "answer buttons"}
 
 
 def _message(subject: Subject, id_: str, course_id: str, excess: int) -> str:
-    from trainingbot.keyboards.callbacks import CALLBACK_DATA_LIMIT
-
     size = CALLBACK_DATA_LIMIT + excess
     if subject == "course":
         who, fix = f"course id `{id_}`", "the id"

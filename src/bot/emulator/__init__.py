@@ -83,7 +83,8 @@ and the round trip in seconds. For benchmarks use `record_requests=False` and a
 flat however long the run.
 
 `trainingbot.emulator.terminal.run_terminal_chat(trainee)` is the terminal chat of
-`training-bot demo`.
+`training-bot demo`, and `trainingbot.emulator.web.ChatPage(emu, people)` its web page: both
+are views of the same chats (`emu.state.watch_chats(callback)` follows every change).
 """
 
 from trainingbot.emulator.errors import ApiError

@@ -13,11 +13,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from trainingbot.emulator.models import EmulatedMessage
 
 T = TypeVar("T")
+
+# Told of every change in a chat, as (what, chat, subject): "message" and "changed" with the
+# live message, "deleted" with its id, "sent" with the person's Bot API message. Views (the
+# demo's web page) follow the chats this way without taking from the mailbox tests read.
+ChatWatcher = Callable[[str, "ChatState", Any], None]
 
 
 class Mailbox(Generic[T]):
@@ -72,6 +78,11 @@ class ChatState:
         # reply must not grow memory without end.
         self.mailbox: Mailbox[EmulatedMessage] = Mailbox(history_limit)
         self.chat_actions: deque[str] = deque(maxlen=32)
+        self.watchers: list[ChatWatcher] = []
+
+    def tell(self, what: str, subject: Any) -> None:
+        for watcher in self.watchers:
+            watcher(what, self, subject)
 
     def next_message_id(self) -> int:
         # Telegram numbers messages per private chat or group, people's and the bot's alike.
@@ -84,12 +95,14 @@ class ChatState:
         if self.history_limit is not None and len(self.messages) > self.history_limit:
             self.messages.popitem(last=False)
         self.mailbox.put(message.snapshot())
+        self.tell("message", message)
 
     def edited(self, message: EmulatedMessage) -> None:
         """The live `message` was just edited in place."""
         message.edited = True
         message.edit_date = int(time.time())
         self.mailbox.put(message.snapshot())
+        self.tell("changed", message)
 
     def delete(self, message_id: int) -> bool:
         """Delete a message (the bot's or the person's); False if there is none to delete."""
@@ -98,6 +111,7 @@ class ChatState:
         elif not 0 < message_id <= self.last_message_id or message_id in self.deleted_ids:
             return False
         self.deleted_ids.add(message_id)
+        self.tell("deleted", message_id)
         return True
 
     def latest_with_button(self, label: str) -> EmulatedMessage | None:

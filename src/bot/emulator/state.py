@@ -14,7 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from trainingbot.emulator.chats import ChatState
+from trainingbot.emulator.chats import ChatState, ChatWatcher
 from trainingbot.emulator.errors import bad_request, forbidden
 from trainingbot.emulator.formatting import Entity, EntityParseError, parse_text, trim, utf16_len
 from trainingbot.emulator.limits import BotApiLimits, FloodControl
@@ -96,6 +96,8 @@ class EmulatorState:
         # Set by the emulator: runs a method named in a webhook's answer.
         self.execute_reply: ReplyExecutor | None = None
         self._ids = itertools.count(1)
+        # Watchers of every chat, present and future (see `ChatWatcher`).
+        self.chat_watchers: list[ChatWatcher] = []
 
     # --- ids ---------------------------------------------------------------------------
 
@@ -119,7 +121,12 @@ class EmulatorState:
         state = self.chats.get(chat["id"])
         if state is None:
             state = self.chats[chat["id"]] = ChatState(chat, self.history_limit)
+            state.watchers = self.chat_watchers  # shared: a watcher added later sees it too
         return state
+
+    def watch_chats(self, watcher: ChatWatcher) -> None:
+        """Call `watcher` on every change in every chat (see `ChatWatcher`)."""
+        self.chat_watchers.append(watcher)
 
     def chat_for(self, params: Params, *, sending: bool = True) -> ChatState:
         """The chat a method addresses by `chat_id`, failing as Telegram does."""

@@ -1,18 +1,21 @@
 """A chat with the bot in a terminal, for `training-bot demo`.
 
-The bot's messages are printed readably: formatting as light emphasis (*bold*, _italic_,
-`code`, links with their URL), buttons as a numbered list ("[1] Next ▶  [2] ◀ Back"),
-polls as numbered options with a note when it is a quiz, documents as "📎 report.csv
-(1.2 kB)". The person types a number to press that button or pick that poll option;
-anything else (commands included) is sent as a message; `/quit` or end of input ends.
+The bot's messages are printed readably: formatting as ANSI bold, italic and coloured code
+on a terminal, or as light emphasis (*bold*, _italic_, `code`) elsewhere, links with their
+URL, buttons as a numbered list ("[1] Next ▶  [2] ◀ Back"), polls as numbered options
+with a note when it is a quiz, documents as "📎 report.csv (1.2 kB)". The person types a
+number to press that button or pick that poll option; anything else (commands included)
+is sent as a message; `/quit` or end of input ends.
 
 It reads from the terminal or from a scripted list of lines, and never blocks on the bot:
-after each line it waits a little for the replies to settle, then prompts again.
+after each line it waits for the bot to finish answering (when the bot confirms updates only
+once handled, as this project's poller does) or for its replies to settle, then prompts again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import threading
 from collections.abc import AsyncIterator, Iterable
@@ -30,6 +33,15 @@ _EMPHASIS = {
     "italic": ("_", "_"),
     "code": ("`", "`"),
     "strikethrough": ("~", "~"),
+}
+# SGR codes; each span ends by resetting only its own attribute, so nested spans survive.
+_ANSI = {
+    "bold": ("\x1b[1m", "\x1b[22m"),
+    "italic": ("\x1b[3m", "\x1b[23m"),
+    "underline": ("\x1b[4m", "\x1b[24m"),
+    "strikethrough": ("\x1b[9m", "\x1b[29m"),
+    "code": ("\x1b[36m", "\x1b[39m"),
+    "pre": ("\x1b[36m", "\x1b[39m"),
 }
 
 
@@ -53,8 +65,10 @@ def human_size(size: int) -> str:
     return f"{size / 1_000_000:.1f} MB"
 
 
-def emphasize(text: str, entities: list[Entity]) -> str:
-    """Plain text with light markers for the entities a terminal cannot show."""
+def emphasize(text: str, entities: list[Entity], *, ansi: bool = False) -> str:
+    """Text with its entities shown: ANSI attributes on a terminal (`ansi=True`), else light
+    markers (*bold*, _italic_, `code`). Links get their URL after them either way."""
+    marks = _ANSI if ansi else _EMPHASIS
     if not entities:
         return text
     index = utf16_slices(text)
@@ -66,8 +80,8 @@ def emphasize(text: str, entities: list[Entity]) -> str:
         if start is None or end is None:
             continue
         kind = entity["type"]
-        if kind in _EMPHASIS:
-            before, after = _EMPHASIS[kind]
+        if kind in marks:
+            before, after = marks[kind]
         elif kind == "text_link":
             before, after = "", f" ({entity['url']})"
         else:
@@ -83,7 +97,7 @@ def emphasize(text: str, entities: list[Entity]) -> str:
     return "".join(parts)
 
 
-def render_message(message: EmulatedMessage) -> tuple[str, list[_Choice]]:
+def render_message(message: EmulatedMessage, *, ansi: bool = False) -> tuple[str, list[_Choice]]:
     """The message as terminal text, and the numbered choices it offers (if any)."""
     lines = []
     choices: list[_Choice] = []
@@ -107,9 +121,9 @@ def render_message(message: EmulatedMessage) -> tuple[str, list[_Choice]]:
         document = message.document
         lines.append(f"{marker} 📎 {document.filename} ({human_size(document.size)})")
         if message.text:
-            lines.append(emphasize(message.text, message.entities))
+            lines.append(emphasize(message.text, message.entities, ansi=ansi))
     else:
-        text = emphasize(message.text, message.entities)
+        text = emphasize(message.text, message.entities, ansi=ansi)
         lines.append(f"{marker} {text}")
     button_rows = []
     for row in message.inline_keyboard:
@@ -130,21 +144,33 @@ def render_message(message: EmulatedMessage) -> tuple[str, list[_Choice]]:
 
 class _TerminalChat:
     def __init__(
-        self, trainee: Trainee, out: IO[str], settle: float, reply_timeout: float, scripted: bool
+        self,
+        trainee: Trainee,
+        out: IO[str],
+        settle: float,
+        reply_timeout: float,
+        scripted: bool,
+        confirms_when_handled: bool,
     ) -> None:
         self.trainee = trainee
         self.out = out
         self.settle = settle
         self.reply_timeout = reply_timeout
         self.scripted = scripted
+        self.confirms_when_handled = confirms_when_handled
+        isatty = getattr(out, "isatty", None)
+        self.ansi = bool(isatty and isatty())
         self.choices: list[_Choice] = []
 
     def write(self, text: str = "", end: str = "\n") -> None:
-        self.out.write(text + end)
-        self.out.flush()
+        # A closed terminal (SIGHUP, EIO) or pipe must not turn the way out into a traceback:
+        # the end of input that comes with it ends the chat.
+        with contextlib.suppress(OSError, ValueError):
+            self.out.write(text + end)
+            self.out.flush()
 
     def show(self, message: EmulatedMessage) -> None:
-        text, choices = render_message(message)
+        text, choices = render_message(message, ansi=self.ansi)
         self.write()
         self.write(text)
         if choices:
@@ -161,6 +187,18 @@ class _TerminalChat:
                 return
             self.show(message)
             wait = self.settle
+
+    async def await_answer(self) -> None:
+        """Print the bot's answer to what the person just did, all of it before the prompt."""
+        if not self.confirms_when_handled:
+            await self.settle_replies(self.reply_timeout)
+            return
+        try:
+            await self.trainee.wait_handled(self.reply_timeout)
+        except TimeoutError:
+            self.write(f"(the bot is still working on it after {self.reply_timeout:g}s)")
+        # Handled: what it sent is queued already; the quiet wait catches stragglers.
+        await self.settle_replies(self.settle)
 
     async def next_line(self, lines: AsyncIterator[str]) -> str | None:
         """The person's next line (None at the end), printing bot messages meanwhile."""
@@ -241,7 +279,7 @@ class _TerminalChat:
             if line.lower() in QUIT_COMMANDS:
                 break
             if await self.act(line):
-                await self.settle_replies(self.reply_timeout)
+                await self.await_answer()
         self.write()
         self.write("Bye.")
 
@@ -280,6 +318,7 @@ async def run_terminal_chat(
     settle: float = 0.3,
     reply_timeout: float = 5.0,
     interactive: bool | None = None,
+    confirms_when_handled: bool = False,
 ) -> None:
     """Chat with the bot as `trainee` until `/quit` or the end of input.
 
@@ -289,10 +328,21 @@ async def run_terminal_chat(
     :param interactive: True (the default for stdin) prints a prompt and shows what the bot
         sends while the person is typing; False (the default for scripted lines) echoes each
         line after "> " so that the transcript reads like a session, and is deterministic.
+    :param confirms_when_handled: the bot confirms an update only once it has handled it
+        (this project's poller): the prompt then comes back when the bot has finished
+        answering, however long that takes (up to `reply_timeout`), instead of after the
+        first `settle` seconds of quiet.
     """
     if interactive is None:
         interactive = input_lines is None
-    chat = _TerminalChat(trainee, out, settle, reply_timeout, scripted=not interactive)
+    chat = _TerminalChat(
+        trainee,
+        out,
+        settle,
+        reply_timeout,
+        scripted=not interactive,
+        confirms_when_handled=confirms_when_handled,
+    )
     await chat.run(input_lines if input_lines is not None else stdin_lines())
 
 

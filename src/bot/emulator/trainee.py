@@ -83,6 +83,7 @@ class Trainee:
         entities = bot_command_entities(text)
         if entities:
             message["entities"] = entities
+        self.chat.tell("sent", message)
         return self._state.updates.publish("message", message)
 
     # --- reading -----------------------------------------------------------------------
@@ -100,6 +101,15 @@ class Trainee:
                 f"the bot sent nothing to chat {self.chat_id} within {timeout:g}s "
                 f"(its latest message there: {latest!r})"
             ) from None
+
+    async def wait_handled(self, timeout: float = 30.0) -> None:
+        """Wait until the bot has confirmed every update so far: a bot that confirms an
+        update only once it is handled (this project's poller) has then finished answering.
+        `TimeoutError` if it has not within `timeout` seconds."""
+        async with asyncio.timeout(timeout):
+            # Rare and short (one wait per line typed in the demo): polling is simplest.
+            while self._state.pending_update_count:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
 
     def drain(self) -> list[EmulatedMessage]:
         """Everything queued for this chat right now, without waiting."""
@@ -211,7 +221,9 @@ class Trainee:
         target = self._live(message) if message is not None else self.chat.latest_poll()
         if target is None:
             raise LookupError(f"there is no open poll in chat {self.chat_id}")
-        return record_vote(self._state, target, self.user, list(option_ids))
+        update_id = record_vote(self._state, target, self.user, list(option_ids))
+        self.chat.tell("changed", target)
+        return update_id
 
     # --- load driving ------------------------------------------------------------------
 

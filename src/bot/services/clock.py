@@ -24,3 +24,24 @@ class FakeClock:
     def advance(self, **delta: float) -> datetime:
         self.now += timedelta(**delta)
         return self.now
+
+
+class ShiftedClock:
+    """The system's time moved ahead by however much `advance` added: the demo's time travel.
+
+    Time keeps running (messages and logs stay in order); the shift only ever grows, as
+    going back would undo due dates the bot already wrote.
+    """
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return system_clock() + self.offset
+
+    def advance(self, **delta: float) -> datetime:
+        step = timedelta(**delta)
+        if step < timedelta():
+            raise ValueError("the demo's clock only moves forward")
+        self.offset += step
+        return self()

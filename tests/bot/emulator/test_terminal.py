@@ -170,3 +170,76 @@ async def test_interactive_mode_shows_messages_that_arrive_while_typing(emu, bot
     assert "🤖 Reminder: *review* is due\n> " in transcript
     assert "> /quit" not in transcript  # a terminal shows what was typed; no echo
     assert transcript.rstrip().endswith("Bye.")
+
+
+def test_ansi_emphasis_on_a_terminal():
+    entities = [
+        {"type": "bold", "offset": 0, "length": 8},
+        {"type": "italic", "offset": 5, "length": 3},
+        {"type": "code", "offset": 9, "length": 4},
+    ]
+    shown = emphasize("bold ita code", entities, ansi=True)
+    assert shown == "\x1b[1mbold \x1b[3mita\x1b[23m\x1b[22m \x1b[36mcode\x1b[39m"
+
+
+class _TTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+async def test_a_terminal_gets_ansi_and_a_pipe_gets_markers(emu, bot):
+    for out, expected in ((_TTY(), "\x1b[1mOn-call 101\x1b[22m"), (io.StringIO(), "*On-call 101*")):
+        trainee = emu.trainee(1001, "Ada")
+        async with polling(course_bot(), bot):
+            await run_terminal_chat(
+                trainee, input_lines=scripted_lines(["/start"]), out=out, settle=0.05
+            )
+        assert expected in out.getvalue()
+
+
+async def test_the_prompt_waits_until_the_bot_has_finished_answering(emu):
+    """A bot that confirms an update only once handled (as the project's poller does) and
+    pauses between its replies longer than the quiet `settle` wait: both replies come before
+    the next line is taken."""
+    trainee = emu.trainee(1001, "Ada")
+    out = io.StringIO()
+
+    async def slow_bot() -> None:
+        offset = None
+        while True:
+            params = {"timeout": 5} if offset is None else {"timeout": 5, "offset": offset}
+            for update in await emu.call("getUpdates", params):
+                await emu.call("sendMessage", {"chat_id": 1001, "text": "first part"})
+                await asyncio.sleep(0.3)  # longer than settle: a chat paced at 1/s does this
+                await emu.call("sendMessage", {"chat_id": 1001, "text": "second part"})
+                offset = update["update_id"] + 1
+
+    bot_task = asyncio.create_task(slow_bot())
+    try:
+        await run_terminal_chat(
+            trainee,
+            input_lines=scripted_lines(["/long", "/next"]),
+            out=out,
+            settle=0.05,
+            confirms_when_handled=True,
+        )
+    finally:
+        bot_task.cancel()
+    transcript = out.getvalue()
+    answer_to_long = transcript[transcript.index("> /long") : transcript.index("> /next")]
+    assert "first part" in answer_to_long
+    assert "second part" in answer_to_long
+
+
+class _ClosedTerminal(io.StringIO):
+    def write(self, text: str) -> int:
+        raise OSError(5, "Input/output error")  # what a closed terminal answers
+
+
+async def test_a_closed_terminal_ends_the_chat_without_a_traceback(emu, bot):
+    trainee = emu.trainee(1001, "Ada")
+    async with polling(course_bot(), bot):
+        await run_terminal_chat(
+            trainee, input_lines=scripted_lines(["/start"]), out=_ClosedTerminal(), settle=0.05
+        )
+    assert emu.calls("sendMessage")[0]["text"].startswith("<b>On-call 101")
